@@ -1,0 +1,57 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Numeric targets are compiled with `-Ounchecked` in release builds: their hot loops index raw buffers
+/// whose bounds are checked once, at the API boundary.
+/// They also target AVX2 + FMA (`haswell`, 2013 and later x86-64) so that `SIMD8<Float>` is one register.
+let fastMath: [SwiftSetting] = [
+  .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
+  .unsafeFlags(["-target-cpu", "haswell"], .when(platforms: [.linux])),
+  .swiftLanguageMode(.v5),
+]
+
+let package = Package(
+  name: "vpbook",
+  platforms: [.macOS(.v14)],
+  products: [
+    .executable(name: "vpbook", targets: ["vpbook"]),
+    .executable(name: "vpbench", targets: ["vpbench"]),
+    .library(name: "VPEngine", targets: ["VPEngine"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+  ],
+  targets: [
+    // MARK: - Public API
+    .executableTarget(
+      name: "vpbook",
+      dependencies: [
+        "VPModels", "VPImage", "VPData", "VPEngine",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
+    .executableTarget(name: "vpbench", dependencies: ["VPModels", "VPTensor", "VPAssets"], swiftSettings: fastMath),
+    .target(
+      name: "VPNotebook",
+      dependencies: ["CCmark", .product(name: "Yams", package: "Yams")]),
+    .target(name: "VPEngine", dependencies: ["VPModels", "VPData", "VPTensor"], swiftSettings: fastMath),
+    .target(name: "VPData", dependencies: ["VPImage", "VPCheckpoint", "VPAssets", "CZlib"]),
+    .target(name: "VPModels", dependencies: ["VPTensor", "VPCheckpoint", "VPAssets"], swiftSettings: fastMath),
+    .target(name: "VPAssets"),
+    .target(name: "VPImage", dependencies: ["CPNG", "CJPEG", "CZlib"], swiftSettings: fastMath),
+    .target(name: "VPCheckpoint", dependencies: ["CZlib"]),
+    .target(name: "VPTensor", dependencies: ["CBLAS"], swiftSettings: fastMath),
+
+    // MARK: - Implementation details (system C libraries, one module map + shim header each)
+    .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+    .systemLibrary(name: "CCmark", pkgConfig: "libcmark", providers: [.apt(["libcmark-dev"])]),
+    .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+    .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+    .systemLibrary(name: "CJPEG", providers: [.apt(["libjpeg-dev"])]),
+
+    // MARK: - Tests
+    .testTarget(name: "VPTensorTests", dependencies: ["VPTensor"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "VPModelsTests", dependencies: ["VPModels", "VPAssets"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "VPNotebookTests", dependencies: ["VPNotebook"], exclude: ["Golden"]),
+  ]
+)

@@ -1,0 +1,143 @@
+import Foundation
+import VPTensor
+
+/// How a model expects its `[0, 1]` RGB input to be normalised: `(x − mean[c]) / std[c]`.
+public struct InputNormalization: Sendable, Equatable {
+  public var mean: [Float]
+  public var std: [Float]
+  public init(mean: [Float], std: [Float]) {
+    self.mean = mean
+    self.std = std
+  }
+  /// torchvision's ImageNet statistics.
+  public static let imageNet = InputNormalization(mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225])
+  /// `(255 x − 127) / 128`, the EfficientNet-Lite convention.
+  public static let centered127 = InputNormalization(
+    mean: [127 / 255, 127 / 255, 127 / 255], std: [128 / 255, 128 / 255, 128 / 255])
+}
+
+/// A frozen, pretrained image classifier: `logits = head(pool(body(x)))`.
+///
+/// Inputs are normalised, channels-last batches `[N, H, W, 3]`. Work is split into micro-batches that are
+/// processed by independent workers (one per core), each with its own cached workspace, so that a batch's
+/// activations stay in cache and a training step allocates nothing after the first. One caller at a time.
+public final class ImageClassifier: @unchecked Sendable {
+  public let name: String
+  public let body: Sequential
+  public let pool = GlobalAveragePool()
+  public let head: Linear
+  public let normalization: InputNormalization
+  /// Images per micro-batch for an `h × w` input (override with `VPBOOK_MICROBATCH`).
+  public var microBatchOverride: Int? = ProcessInfo.processInfo.environment["VPBOOK_MICROBATCH"].flatMap(Int.init)
+  private var workspaces: [Workspace] = []
+  private let lock = NSLock()
+
+  public var classCount: Int { head.outFeatures }
+  public var featureCount: Int { head.inFeatures }
+
+  public init(name: String, body: Sequential, head: Linear, normalization: InputNormalization) {
+    self.name = name
+    self.body = body
+    self.head = head
+    self.normalization = normalization
+  }
+
+  /// The most bytes held by the workers' workspaces so far.
+  public var peakWorkspaceBytes: Int { workspaces.reduce(0) { $0 + $1.peakBytes } }
+
+  /// The logits `[N, classes]` for a normalised batch `[N, H, W, 3]`.
+  public func logits(_ x: Tensor) -> Tensor {
+    run(x, features: false, lossGradient: nil).output
+  }
+
+  /// The penultimate features `[N, featureCount]` (after global pooling).
+  public func features(_ x: Tensor) -> Tensor {
+    run(x, features: true, lossGradient: nil).output
+  }
+
+  /// One visual-prompting step through the frozen model.
+  ///
+  /// - Parameters:
+  ///   - x: a normalised batch `[N, H, W, 3]`.
+  ///   - lossGradient: given the logits of rows `range` (`range.count × classes`), returns `∂L/∂logits` for
+  ///     those rows. Called from worker threads, possibly concurrently.
+  /// - Returns: the logits `[N, classes]` and `∂L/∂x` `[N, H, W, 3]`.
+  public func inputGradient(
+    _ x: Tensor, lossGradient: @escaping @Sendable (_ logits: [Float], _ range: Range<Int>) -> [Float]
+  ) -> (logits: Tensor, gradient: Tensor) {
+    let r = run(x, features: false, lossGradient: lossGradient)
+    return (r.output, r.gradient!)
+  }
+
+  func microBatch(h: Int, w: Int) -> Int {
+    if let m = microBatchOverride, m > 0 { return m }
+    // About two 224² images' worth of pixels: large enough for efficient GEMMs in the 7×7 stages, small
+    // enough for the widest activations of two workers to stay in the last-level cache.
+    return max(1, (2 * 224 * 224) / max(1, h * w))
+  }
+
+  private func run(
+    _ x: Tensor, features: Bool, lossGradient: (@Sendable ([Float], Range<Int>) -> [Float])?
+  ) -> (output: Tensor, gradient: Tensor?) {
+    lock.lock()
+    defer { lock.unlock() }
+    let (n, h, w, c) = x.nhwc
+    precondition(c == 3, "\(name) expects 3 input channels, got shape \(x.shape)")
+    let mb = microBatch(h: h, w: w)
+    let chunks = (n + mb - 1) / mb
+    let workers = min(Parallel.threadCount, chunks)
+    // A single chunk is split inside the kernels instead.
+    let intraParallel = workers == 1
+    while workspaces.count < Parallel.threadCount { workspaces.append(Workspace(parallel: false)) }
+    let shared = intraParallel ? Workspace(parallel: true) : nil
+    let width = features ? featureCount : classCount
+    var output = [Float](repeating: 0, count: n * width)
+    var gradient: [Float] = lossGradient == nil ? [] : [Float](repeating: 0, count: x.count)
+    let pixels = h * w * c
+    output.withUnsafeMutableBufferPointer { outBuffer in
+      gradient.withUnsafeMutableBufferPointer { gradBuffer in
+        x.data.withUnsafeBufferPointer { xBuffer in
+          let out = outBuffer.baseAddress!
+          let grad = gradBuffer.baseAddress
+          let input = xBuffer.baseAddress!
+          Parallel.forEach(workers) { worker in
+            let ws = shared ?? self.workspaces[worker]
+            var chunk = worker
+            while chunk < chunks {
+              let range = (chunk * mb)..<min(n, chunk * mb + mb)
+              let tape = lossGradient == nil ? nil : Tape()
+              let xm = ws.featureMap(n: range.count, h: h, w: w, c: c)
+              xm.pointer.update(from: input + range.lowerBound * pixels, count: xm.count)
+              let f = self.body.forward(xm, workspace: ws, tape: tape)
+              ws.release(xm)
+              let pooled = self.pool.forward(f, workspace: ws, tape: tape)
+              ws.release(f)
+              if features {
+                (out + range.lowerBound * width).update(from: pooled.pointer, count: pooled.count)
+                ws.release(pooled)
+              } else {
+                let logits = out + range.lowerBound * width
+                self.head.forward(pooled.pointer, rows: range.count, into: logits)
+                if let lossGradient, let tape, let grad {
+                  let gl = lossGradient(Array(UnsafeBufferPointer(start: logits, count: range.count * width)), range)
+                  precondition(gl.count == range.count * width, "loss gradient has \(gl.count) values")
+                  let gp = ws.featureMap(n: range.count, h: 1, w: 1, c: self.featureCount)
+                  gl.withUnsafeBufferPointer { self.head.inputGradient($0.baseAddress!, rows: range.count, into: gp.pointer) }
+                  let gf = self.pool.backward(gp, workspace: ws, tape: tape)
+                  let gx = self.body.backward(gf, workspace: ws, tape: tape)
+                  (grad + range.lowerBound * pixels).update(from: gx.pointer, count: gx.count)
+                  ws.release(gx)
+                  precondition(tape.isEmpty, "tape not balanced after the backward pass")
+                }
+                ws.release(pooled)
+              }
+              chunk += workers
+            }
+          }
+        }
+      }
+    }
+    let result = Tensor(shape: [n, width], data: output)
+    return (result, lossGradient == nil ? nil : Tensor(shape: x.shape, data: gradient))
+  }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import VPAssets
+import VPCheckpoint
+
+/// The source models vpbook knows, by the names used on the command line and in notebooks.
+public enum ModelName: String, CaseIterable, Sendable {
+  case mobilenetV2 = "mobilenet_v2"
+  case efficientnetLite0 = "efficientnet_lite0"
+  case resnet18, resnet34, resnet50
+
+  /// The checkpoint installed by setup, if any (relative to the asset folder).
+  public var defaultWeights: String? {
+    switch self {
+    case .mobilenetV2: return "models/mobilenet_v2-b0353104.pth"
+    case .efficientnetLite0: return "models/efficientnet-lite0-57934424.pth"
+    case .resnet18, .resnet34, .resnet50: return nil
+    }
+  }
+}
+
+/// Loads source models from checkpoints.
+public enum ModelZoo {
+  /// Loads `name` from `weights` (a `.pth` or `.safetensors` file), or from the installed default.
+  public static func load(_ name: ModelName, weights: String? = nil) throws -> ImageClassifier {
+    let path: String
+    if let weights {
+      path = weights
+    } else if let relative = name.defaultWeights {
+      path = try Assets.path(relative)
+    } else {
+      throw ModelError(
+        file: name.rawValue,
+        "no pretrained weights ship for \(name.rawValue); pass a torchvision checkpoint (.pth or .safetensors)")
+    }
+    let source = try CheckpointWeights(path: path)
+    switch name {
+    case .mobilenetV2: return try MobileNetV2.load(source)
+    case .efficientnetLite0: return try EfficientNetLite0.load(source)
+    case .resnet18: return try ResNet.load(source, depth: .r18)
+    case .resnet34: return try ResNet.load(source, depth: .r34)
+    case .resnet50: return try ResNet.load(source, depth: .r50)
+    }
+  }
+}
+
+/// A checkpoint's float tensors as a `WeightSource`, with a common wrapper prefix (`module.`, `backbone.`,
+/// `model.`) removed when every key has it.
+public struct CheckpointWeights: WeightSource {
+  public let stateDict: StateDict
+  public let prefix: String
+  public var origin: String { stateDict.path }
+  public let names: [String]
+
+  public init(path: String) throws {
+    try self.init(try loadCheckpoint(path))
+  }
+
+  public init(_ stateDict: StateDict) throws {
+    self.stateDict = stateDict
+    let keys = stateDict.keys
+    var prefix = ""
+    for candidate in ["module.", "backbone.", "model."] where !keys.isEmpty && keys.allSatisfy({ $0.hasPrefix(candidate) }) {
+      prefix = candidate
+    }
+    self.prefix = prefix
+    self.names = keys.map { String($0.dropFirst(prefix.count)) }
+  }
+
+  public func shape(of name: String) -> [Int]? { stateDict[prefix + name]?.shape }
+
+  public func values(of name: String) throws -> [Float] {
+    do {
+      return try stateDict.floats(prefix + name)
+    } catch {
+      throw ModelError(file: origin, "cannot read '\(name)': \(error)")
+    }
+  }
+}

@@ -1,0 +1,91 @@
+/// The element-wise non-linearity that ends a convolution.
+public enum Activation: Sendable, Equatable {
+  case identity
+  /// `max(x, 0)`
+  case relu
+  /// `min(max(x, 0), 6)`
+  case relu6
+
+  /// The open interval in which the derivative is 1 (0 elsewhere).
+  var linearRange: (Float, Float) {
+    switch self {
+    case .identity: return (-.infinity, .infinity)
+    case .relu: return (0, .infinity)
+    case .relu6: return (0, 6)
+    }
+  }
+}
+
+// Kernels here are written as plain loops over pointers, which LLVM vectorises to AVX2 (measured 3–10×
+// faster than the same loops written with `SIMD8<Float>` on this toolchain).
+
+/// Kernels shared by every layer: bias + activation epilogues, masks and their application.
+public enum Elementwise {
+  /// In place on `rows × channels`: `y = act(y + bias)`, and `mask[i] = 1` where the derivative is 1.
+  ///
+  /// - Parameters:
+  ///   - bias: `channels` values, or nil for none.
+  ///   - mask: `rows × channels` bytes, or nil when no backward pass will follow.
+  public static func biasActivation(
+    _ y: UnsafeMutablePointer<Float>, rows: Int, channels: Int, bias: UnsafePointer<Float>?,
+    activation: Activation, mask: UnsafeMutablePointer<UInt8>?
+  ) {
+    for r in 0..<rows {
+      let row = y + r * channels
+      if let b = bias {
+        for c in 0..<channels { row[c] += b[c] }
+      }
+      if let m = mask.map({ $0 + r * channels }) {
+        switch activation {
+        case .identity: for c in 0..<channels { m[c] = 1 }
+        case .relu: for c in 0..<channels { m[c] = row[c] > 0 ? 1 : 0 }
+        case .relu6:
+          for c in 0..<channels {
+            let v = row[c]
+            m[c] = UInt8(truncatingIfNeeded: (v > 0 ? 1 : 0) & (v < 6 ? 1 : 0))
+          }
+        }
+      }
+      switch activation {
+      case .identity: break
+      case .relu:
+        for c in 0..<channels {
+          let v = row[c]
+          row[c] = v > 0 ? v : 0
+        }
+      case .relu6:
+        for c in 0..<channels {
+          let v = row[c]
+          let lo = v > 0 ? v : 0
+          row[c] = lo < 6 ? lo : 6
+        }
+      }
+    }
+  }
+
+  /// In place: `g[i] = mask[i] ? g[i] : 0` for `count` elements.
+  public static func applyMask(_ g: UnsafeMutablePointer<Float>, _ mask: UnsafePointer<UInt8>, count: Int) {
+    for i in 0..<count { g[i] = mask[i] != 0 ? g[i] : 0 }
+  }
+
+  /// In place: `a[i] += b[i]`.
+  public static func add(_ a: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, count: Int) {
+    for i in 0..<count { a[i] += b[i] }
+  }
+}
+
+extension Workspace {
+  /// Applies `mask` to `g` in place, splitting the work over threads when allowed.
+  public func applyMask(_ g: UnsafeMutablePointer<Float>, _ mask: UnsafePointer<UInt8>, count: Int) {
+    forRanges(count, minimum: 1 << 16) { r in
+      Elementwise.applyMask(g + r.lowerBound, mask + r.lowerBound, count: r.count)
+    }
+  }
+
+  /// `a += b` in place, splitting the work over threads when allowed.
+  public func add(_ a: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, count: Int) {
+    forRanges(count, minimum: 1 << 16) { r in
+      Elementwise.add(a + r.lowerBound, b + r.lowerBound, count: r.count)
+    }
+  }
+}

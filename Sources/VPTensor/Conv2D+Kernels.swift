@@ -1,0 +1,266 @@
+import Foundation
+
+extension Conv2D {
+  /// Runs the convolution on a batch of feature maps.
+  ///
+  /// - Parameters:
+  ///   - x: `[N, H, W, C_in]`; not modified, not released.
+  ///   - workspace: where the output (and the mask) is allocated.
+  ///   - tape: when given, what the backward pass needs is pushed on it.
+  /// - Returns: `[N, H', W', C_out]`, owned by the caller.
+  public func forward(_ x: FeatureMap, workspace ws: Workspace, tape: Tape?) -> FeatureMap {
+    precondition(x.c == inChannels, "conv expects \(inChannels) input channels, got \(x.c)")
+    let (oh, ow) = outputSize(h: x.h, w: x.w)
+    let y = ws.featureMap(n: x.n, h: oh, w: ow, c: outChannels)
+    let mask: UnsafeMutablePointer<UInt8>? = (tape != nil && activation != .identity) ? ws.bytes(y.count) : nil
+    Profiler.shared.measure("fwd \(kind) k\(kernelH) s\(strideH) \(inChannels)->\(outChannels) @\(x.h)") {
+    weight.withUnsafeBufferPointer { wb in
+      bias.withUnsafeBufferPointer { bb in
+        let w = wb.baseAddress!
+        let b = bb.baseAddress!
+        if isPointwise {
+          pointwiseForward(x, y, w, b, mask, ws)
+        } else if isDepthwise {
+          depthwiseForward(x, y, w, b, mask, ws)
+        } else {
+          im2colForward(x, y, w, b, mask, ws)
+        }
+      }
+    }
+    }
+    tape?.push(Tape.Entry(bytes: mask, count: y.count, inputH: x.h, inputW: x.w))
+    return y
+  }
+
+  /// Propagates the gradient with respect to the output back to the input.
+  ///
+  /// - Parameters:
+  ///   - gy: `∂L/∂y`, `[N, H', W', C_out]`; consumed (overwritten and released).
+  ///   - tape: the tape the matching `forward` pushed on.
+  /// - Returns: `∂L/∂x`, `[N, H, W, C_in]`, owned by the caller.
+  public func backward(_ gy: FeatureMap, workspace ws: Workspace, tape: Tape) -> FeatureMap {
+    let saved = tape.pop()
+    precondition(gy.c == outChannels, "conv gradient has \(gy.c) channels, expected \(outChannels)")
+    let gx = ws.featureMap(n: gy.n, h: saved.inputH, w: saved.inputW, c: inChannels)
+    Profiler.shared.measure("bwd \(kind) k\(kernelH) s\(strideH) \(inChannels)->\(outChannels) @\(gx.h)") {
+    weight.withUnsafeBufferPointer { wb in
+      let w = wb.baseAddress!
+      if isPointwise {
+        pointwiseBackward(gy, gx, w, saved.bytes, ws)
+      } else {
+        if let m = saved.bytes { ws.applyMask(gy.pointer, m, count: gy.count) }
+        if isDepthwise { depthwiseBackward(gy, gx, w, ws) } else { im2colBackward(gy, gx, w, ws) }
+      }
+    }
+    }
+    if let m = saved.bytes { ws.release(m, count: saved.count) }
+    ws.release(gy)
+    return gx
+  }
+
+  var kind: String { isPointwise ? "1x1" : isDepthwise ? "dw" : "conv" }
+
+  // MARK: - 1×1 convolution: one GEMM over rows of the batch
+
+  /// Rows per GEMM call: enough to amortise packing the weights, few enough that the output block
+  /// (`rows × outputs` floats) is still in the core's L2 cache for the epilogue.
+  static func chunkRows(outputs: Int) -> Int { max(128, (1 << 16) / max(1, outputs)) }
+
+  /// Rows per im2col block: the column buffer holds `rows × k` floats (at most about 8 MB), and at least
+  /// 256 rows so that packing the `C_out × k` weights is amortised.
+  static func im2colRows(k: Int) -> Int { max(256, (1 << 21) / max(1, k)) }
+
+  private func pointwiseForward(
+    _ x: FeatureMap, _ y: FeatureMap, _ w: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+    _ mask: UnsafeMutablePointer<UInt8>?, _ ws: Workspace
+  ) {
+    let (cin, cout) = (inChannels, outChannels)
+    let act = activation
+    ws.forChunks(x.rows, size: Self.chunkRows(outputs: cout)) { r in
+      let yr = y.pointer + r.lowerBound * cout
+      BLAS.sgemm(
+        transA: false, transB: true, m: r.count, n: cout, k: cin, a: x.pointer + r.lowerBound * cin, lda: cin,
+        b: w, ldb: cin, c: yr, ldc: cout)
+      Elementwise.biasActivation(
+        yr, rows: r.count, channels: cout, bias: b, activation: act, mask: mask.map { $0 + r.lowerBound * cout })
+    }
+  }
+
+  private func pointwiseBackward(
+    _ gy: FeatureMap, _ gx: FeatureMap, _ w: UnsafePointer<Float>, _ mask: UnsafeMutablePointer<UInt8>?,
+    _ ws: Workspace
+  ) {
+    let (cin, cout) = (inChannels, outChannels)
+    ws.forChunks(gy.rows, size: Self.chunkRows(outputs: cin)) { r in
+      let g = gy.pointer + r.lowerBound * cout
+      if let m = mask { Elementwise.applyMask(g, m + r.lowerBound * cout, count: r.count * cout) }
+      BLAS.sgemm(
+        transA: false, transB: false, m: r.count, n: cin, k: cout, a: g, lda: cout, b: w, ldb: cin,
+        c: gx.pointer + r.lowerBound * cin, ldc: cin)
+    }
+  }
+
+  // MARK: - General convolution: im2col on row chunks + GEMM
+
+  private func im2colForward(
+    _ x: FeatureMap, _ y: FeatureMap, _ w: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+    _ mask: UnsafeMutablePointer<UInt8>?, _ ws: Workspace
+  ) {
+    let p = padding.resolve(h: x.h, w: x.w, kernelH: kernelH, kernelW: kernelW, strideH: strideH, strideW: strideW)
+    let cg = inChannels / groups
+    let og = outChannels / groups
+    let k = kernelH * kernelW * cg
+    let chunk = Self.im2colRows(k: k)
+    let (oh, ow, cout) = (y.h, y.w, outChannels)
+    let act = activation
+    let total = y.rows
+    let pieces = (total + chunk - 1) / chunk
+    ws.forEach(pieces) { piece in
+      let r0 = piece * chunk
+      let rows = min(chunk, total - r0)
+      let col = UnsafeMutablePointer<Float>.allocate(capacity: rows * k)
+      defer { col.deallocate() }
+      for g in 0..<groups {
+        for i in 0..<rows {
+          let m = r0 + i
+          let n = m / (oh * ow)
+          let oy = (m / ow) % oh
+          let ox = m % ow
+          var dst = col + i * k
+          for ky in 0..<kernelH {
+            let iy = oy * strideH - p.top + ky
+            for kx in 0..<kernelW {
+              let ix = ox * strideW - p.left + kx
+              if iy >= 0 && iy < x.h && ix >= 0 && ix < x.w {
+                let src = x.pointer + ((n * x.h + iy) * x.w + ix) * x.c + g * cg
+                for j in 0..<cg { dst[j] = src[j] }
+              } else {
+                for j in 0..<cg { dst[j] = 0 }
+              }
+              dst += cg
+            }
+          }
+        }
+        BLAS.sgemm(
+          transA: false, transB: true, m: rows, n: og, k: k, a: col, lda: k, b: w + g * og * k, ldb: k,
+          c: y.pointer + r0 * cout + g * og, ldc: cout)
+      }
+      Elementwise.biasActivation(
+        y.pointer + r0 * cout, rows: rows, channels: cout, bias: b, activation: act,
+        mask: mask.map { $0 + r0 * cout })
+    }
+  }
+
+  private func im2colBackward(_ gy: FeatureMap, _ gx: FeatureMap, _ w: UnsafePointer<Float>, _ ws: Workspace) {
+    let p = padding.resolve(h: gx.h, w: gx.w, kernelH: kernelH, kernelW: kernelW, strideH: strideH, strideW: strideW)
+    let cg = inChannels / groups
+    let og = outChannels / groups
+    let k = kernelH * kernelW * cg
+    let chunk = Self.im2colRows(k: k)
+    let (oh, ow, cout, cin) = (gy.h, gy.w, outChannels, inChannels)
+    let perImage = oh * ow
+    // Each image's input gradient is owned by one task, so the scatter-add needs no locks.
+    ws.forEach(gy.n) { n in
+      let gxImage = gx.pointer + n * gx.h * gx.w * cin
+      gxImage.update(repeating: 0, count: gx.h * gx.w * cin)
+      let col = UnsafeMutablePointer<Float>.allocate(capacity: min(chunk, perImage) * k)
+      defer { col.deallocate() }
+      var r0 = 0
+      while r0 < perImage {
+        let rows = min(chunk, perImage - r0)
+        for g in 0..<groups {
+          BLAS.sgemm(
+            transA: false, transB: false, m: rows, n: k, k: og, a: gy.pointer + (n * perImage + r0) * cout + g * og,
+            lda: cout, b: w + g * og * k, ldb: k, c: col, ldc: k)
+          for i in 0..<rows {
+            let oy = (r0 + i) / ow
+            let ox = (r0 + i) % ow
+            var src = UnsafePointer(col + i * k)
+            for ky in 0..<kernelH {
+              let iy = oy * strideH - p.top + ky
+              for kx in 0..<kernelW {
+                let ix = ox * strideW - p.left + kx
+                if iy >= 0 && iy < gx.h && ix >= 0 && ix < gx.w {
+                  Elementwise.add(gxImage + (iy * gx.w + ix) * cin + g * cg, src, count: cg)
+                }
+                src += cg
+              }
+            }
+          }
+        }
+        r0 += rows
+      }
+    }
+  }
+
+  // MARK: - Depthwise convolution: vectorised over channels
+
+  private func depthwiseForward(
+    _ x: FeatureMap, _ y: FeatureMap, _ w: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+    _ mask: UnsafeMutablePointer<UInt8>?, _ ws: Workspace
+  ) {
+    let p = padding.resolve(h: x.h, w: x.w, kernelH: kernelH, kernelW: kernelW, strideH: strideH, strideW: strideW)
+    let c = x.c
+    let (kh, kw, sh, sw) = (kernelH, kernelW, strideH, strideW)
+    let act = activation
+    ws.forRanges(y.n * y.h, minimum: 4) { rowsRange in
+      for row in rowsRange {
+        let n = row / y.h
+        let oy = row % y.h
+        let kyLo = max(0, p.top - oy * sh)
+        let kyHi = max(kyLo, min(kh, x.h + p.top - oy * sh))
+        let outRow = y.pointer + row * y.w * c
+        for ox in 0..<y.w {
+          let kxLo = max(0, p.left - ox * sw)
+          let kxHi = max(kxLo, min(kw, x.w + p.left - ox * sw))
+          let out = outRow + ox * c
+          for ch in 0..<c { out[ch] = b[ch] }
+          for ky in kyLo..<kyHi {
+            let iy = oy * sh - p.top + ky
+            for kx in kxLo..<kxHi {
+              let ix = ox * sw - p.left + kx
+              let xp = x.pointer + ((n * x.h + iy) * x.w + ix) * c
+              let wp = w + (ky * kw + kx) * c
+              for ch in 0..<c { out[ch] += xp[ch] * wp[ch] }
+            }
+          }
+        }
+        Elementwise.biasActivation(
+          outRow, rows: y.w, channels: c, bias: nil, activation: act, mask: mask.map { $0 + row * y.w * c })
+      }
+    }
+  }
+
+  /// `gx[n, iy, ix, c] = Σ gy[n, oy, ox, c] · w[ky, kx, c]` over the taps with `iy = oy·s − pad + ky`
+  /// (a gather, so rows of the input gradient can be computed independently).
+  private func depthwiseBackward(_ gy: FeatureMap, _ gx: FeatureMap, _ w: UnsafePointer<Float>, _ ws: Workspace) {
+    let p = padding.resolve(h: gx.h, w: gx.w, kernelH: kernelH, kernelW: kernelW, strideH: strideH, strideW: strideW)
+    let c = gx.c
+    let (kh, kw, sh, sw) = (kernelH, kernelW, strideH, strideW)
+    ws.forRanges(gx.n * gx.h, minimum: 4) { rowsRange in
+      for row in rowsRange {
+        let n = row / gx.h
+        let iy = row % gx.h
+        for ix in 0..<gx.w {
+          let out = gx.pointer + (row * gx.w + ix) * c
+          for ch in 0..<c { out[ch] = 0 }
+          for ky in 0..<kh {
+            let ty = iy + p.top - ky
+            if ty < 0 || ty % sh != 0 { continue }
+            let oy = ty / sh
+            if oy >= gy.h { continue }
+            for kx in 0..<kw {
+              let tx = ix + p.left - kx
+              if tx < 0 || tx % sw != 0 { continue }
+              let ox = tx / sw
+              if ox >= gy.w { continue }
+              let gp = gy.pointer + ((n * gy.h + oy) * gy.w + ox) * c
+              let wp = w + (ky * kw + kx) * c
+              for ch in 0..<c { out[ch] += gp[ch] * wp[ch] }
+            }
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,113 @@
+// vpbench: throughput of the frozen-model kernels that visual prompting needs.
+//
+// For each source model and setting it prints images/s of the VP step (forward, cross-entropy over 10
+// mapped logits, gradient to the input) and of the forward pass alone, the ratio to the PyTorch 2.15 eager
+// figures measured on this kind of 2-core machine (from the engine-foundation issue), and peak memory.
+//
+//   swift run -c release vpbench [--quick] [--model NAME] [--repeat N]
+import Foundation
+import VPAssets
+import VPModels
+import VPTensor
+
+struct Setting {
+  var canvas: Int
+  var batch: Int
+}
+
+/// PyTorch 2.15 eager (oneDNN, best of NCHW/NHWC) on this 2-core machine, images/s.
+let pytorch: [String: (step224: Double?, forward224: Double?)] = [
+  "mobilenet_v2": (17.1, 74.6),
+  "resnet18": (20.7, nil),
+]
+let targets: [String: (step224: Double, forward224: Double?)] = [
+  "mobilenet_v2": (85, 220),
+  "resnet18": (26, nil),
+]
+
+func peakRSSMegabytes() -> Double {
+  var usage = rusage()
+  getrusage(RUSAGE_SELF.rawValue, &usage)
+  return Double(usage.ru_maxrss) / 1024
+}
+
+func input(_ n: Int, _ s: Int) -> Tensor {
+  Tensor(shape: [n, s, s, 3]) { i in Float(sin(Double(i) * 0.001)) }
+}
+
+/// Best-of-`repeats` wall time of `body`, after one warm-up call.
+func time(_ repeats: Int, _ body: () -> Void) -> Double {
+  body()
+  var best = Double.infinity
+  for _ in 0..<repeats {
+    let start = DispatchTime.now().uptimeNanoseconds
+    body()
+    best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+  }
+  return best
+}
+
+var arguments = Array(CommandLine.arguments.dropFirst())
+let quick = arguments.contains("--quick")
+var onlyModel: String? = nil
+var repeats = quick ? 1 : 3
+if let i = arguments.firstIndex(of: "--model"), i + 1 < arguments.count { onlyModel = arguments[i + 1] }
+if let i = arguments.firstIndex(of: "--repeat"), i + 1 < arguments.count, let n = Int(arguments[i + 1]) { repeats = n }
+
+let mapped = (0..<10).map { $0 * 100 }
+let settings = quick ? [Setting(canvas: 128, batch: 16)] : [Setting(canvas: 224, batch: 32), Setting(canvas: 128, batch: 64)]
+print("vpbench — threads \(Parallel.threadCount), \(BLAS.configuration)")
+print("model           canvas batch   step img/s   fwd img/s   vs PyTorch (step / fwd)   target   peak RSS")
+for (name, weights) in [("mobilenet_v2", nil as String?), ("resnet18", "models/resnet18-random-10class.pth")] {
+  if let only = onlyModel, only != name { continue }
+  let model: ImageClassifier
+  do {
+    if let weights {
+      // No pretrained ResNet-18 ships in a registry package: the randomly initialised one has the real
+      // architecture (and a 10-class head), which is all a speed measurement needs.
+      model = try ResNet.load(CheckpointWeights(path: try Assets.path(weights)), depth: .r18)
+    } else {
+      model = try ModelZoo.load(.mobilenetV2)
+    }
+  } catch {
+    print("\(name): \(error)")
+    exit(1)
+  }
+  let classes = model.classCount
+  let idx = classes >= 1000 ? mapped : Array(0..<min(10, classes))
+  for s in settings {
+    let x = input(s.batch, s.canvas)
+    let labels = (0..<s.batch).map { $0 % idx.count }
+    let batch = s.batch
+    let step = time(repeats) {
+      _ = model.inputGradient(x) { logits, range in
+        var z = [Float](repeating: 0, count: range.count * idx.count)
+        for r in 0..<range.count { for (j, k) in idx.enumerated() { z[r * idx.count + j] = logits[r * classes + k] } }
+        let (_, gz) = Loss.crossEntropy(
+          logits: z, labels: Array(labels[range]), classes: idx.count, scale: batch)
+        var g = [Float](repeating: 0, count: range.count * classes)
+        for r in 0..<range.count { for (j, k) in idx.enumerated() { g[r * classes + k] = gz[r * idx.count + j] } }
+        return g
+      }
+    }
+    let forward = time(repeats) { _ = model.logits(x) }
+    if Profiler.shared.enabled {
+      print(Profiler.shared.report())
+      Profiler.shared.reset()
+    }
+    let stepRate = Double(s.batch) / step
+    let fwdRate = Double(s.batch) / forward
+    var ratio = "–"
+    var target = "–"
+    if s.canvas == 224, let ref = pytorch[name] {
+      ratio = String(format: "%.2f× / %@", stepRate / (ref.step224 ?? .nan), ref.forward224.map { String(format: "%.2f×", fwdRate / $0) } ?? "–")
+      if let t = targets[name] {
+        target = String(format: "%.0f%@", t.step224, t.forward224.map { String(format: "/%.0f", $0) } ?? "")
+      }
+    }
+    print(
+      String(
+        format: "%-15@ %6d %5d   %10.1f   %9.1f   %-24@ %-8@ %6.0f MB", name, s.canvas, s.batch, stepRate, fwdRate,
+        ratio, target, peakRSSMegabytes()))
+  }
+}

