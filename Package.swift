@@ -34,15 +34,18 @@ let package = Package(
     .target(
       name: "VPNotebook",
       dependencies: ["CCmark", .product(name: "Yams", package: "Yams")]),
-    .target(name: "VPEngine", dependencies: ["VPModels", "VPData", "VPTensor"], swiftSettings: fastMath),
+    .target(name: "VPEngine", dependencies: ["VPModels", "VPData", "VPTensor", "VPAssets"], swiftSettings: fastMath),
     .target(name: "VPData", dependencies: ["VPImage", "VPCheckpoint", "VPAssets", "CZlib"]),
     .target(name: "VPModels", dependencies: ["VPTensor", "VPCheckpoint", "VPAssets"], swiftSettings: fastMath),
     .target(name: "VPAssets"),
-    .target(name: "VPImage", dependencies: ["CPNG", "CJPEG", "CZlib"], swiftSettings: fastMath),
+    .target(name: "VPImage", dependencies: ["CImageShim", "CZlib"]),
     .target(name: "VPCheckpoint", dependencies: ["CZlib"]),
     .target(name: "VPTensor", dependencies: ["CBLAS"], swiftSettings: fastMath),
 
     // MARK: - Implementation details (system C libraries, one module map + shim header each)
+    // The only C code: libpng's and libjpeg's fatal-error callbacks must longjmp. The module map's
+    // `link "jpeg"` only autolinks Swift importers, so the C target names the library itself.
+    .target(name: "CImageShim", dependencies: ["CPNG", "CJPEG"], linkerSettings: [.linkedLibrary("jpeg")]),
     .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
     .systemLibrary(name: "CCmark", pkgConfig: "libcmark", providers: [.apt(["libcmark-dev"])]),
     .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
@@ -50,8 +53,13 @@ let package = Package(
     .systemLibrary(name: "CJPEG", providers: [.apt(["libjpeg-dev"])]),
 
     // MARK: - Tests
-    .testTarget(name: "VPTensorTests", dependencies: ["VPTensor"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "VPModelsTests", dependencies: ["VPModels", "VPAssets"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "VPTensorTests", dependencies: ["VPTensor"], exclude: ["Reference"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "VPCheckpointTests", dependencies: ["VPCheckpoint"], exclude: ["Reference", "Fixtures"]),
+    .testTarget(
+      name: "VPModelsTests", dependencies: ["VPModels", "VPAssets"], exclude: ["Reference"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "VPImageTests", dependencies: ["VPImage"], exclude: ["Reference"], resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "VPDataTests", dependencies: ["VPData", "VPImage"], exclude: ["Reference"], resources: [.copy("Fixtures")]),
     .testTarget(name: "VPNotebookTests", dependencies: ["VPNotebook"], exclude: ["Golden"]),
   ]
 )

@@ -54,21 +54,31 @@ public struct CheckpointTensor: Sendable {
 
   /// The most dimensions a tensor may have.
   static let maxRank = 64
+  /// How many times larger than its storage a view may be (stride-0 expansions); this bounds what
+  /// `floats()` allocates by the size of the file.
+  static let maxRepetition = 64
 
   /// Creates a view after checking that every element it addresses lies inside `storage`.
   init(shape: [Int], strides: [Int], storageOffset: Int, storage: TensorStorage) throws(LayoutProblem) {
+    guard shape.count <= Self.maxRank, strides.count <= Self.maxRank else {
+      throw LayoutProblem(message: "rank \(max(shape.count, strides.count)) exceeds \(Self.maxRank)")
+    }
     guard shape.count == strides.count else {
       throw LayoutProblem(message: "shape \(shape) and strides \(strides) differ in rank")
     }
-    guard shape.count <= Self.maxRank else {
-      throw LayoutProblem(message: "rank \(shape.count) exceeds \(Self.maxRank)")
-    }
     guard shape.allSatisfy({ $0 >= 0 }), strides.allSatisfy({ $0 >= 0 }), storageOffset >= 0 else {
       throw LayoutProblem(
-        message: "negative size, stride or offset (shape \(shape), strides \(strides), offset \(storageOffset))")
+        message:
+          "negative size, stride or offset (shape \(shape), strides \(strides), offset \(storageOffset))")
     }
     guard let count = checkedProduct(shape) else {
       throw LayoutProblem(message: "shape \(shape) has too many elements")
+    }
+    guard let limit = checkedProduct(max(storage.elementCount, 1), Self.maxRepetition), count <= limit else {
+      throw LayoutProblem(
+        message:
+          "view of \(count) elements (shape \(shape)) repeats its \(storage.elementCount)-element storage "
+          + "more than \(Self.maxRepetition)-fold")
     }
     if count > 0 {
       var last = storageOffset

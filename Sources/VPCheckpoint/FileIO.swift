@@ -64,7 +64,9 @@ enum FileIO {
     }
     if failure == nil, fsync(fd) != 0 { failure = ioError(path, "cannot flush temporary file") }
     if close(fd) != 0, failure == nil { failure = ioError(path, "cannot close temporary file") }
-    if failure == nil, rename(temporary, path) != 0 { failure = ioError(path, "cannot rename temporary file") }
+    if failure == nil, rename(temporary, path) != 0 {
+      failure = ioError(path, "cannot rename temporary file")
+    }
     if let failure {
       unlink(temporary)
       throw failure

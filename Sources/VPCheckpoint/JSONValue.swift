@@ -29,8 +29,11 @@ indirect enum JSONValue {
 
   /// Parses `bytes[range]` as one JSON document (surrounding whitespace allowed). Nesting is limited to
   /// `maxDepth` levels so that hostile input cannot exhaust the stack.
-  static func parse(_ bytes: [UInt8], _ range: Range<Int>, maxDepth: Int = 64) throws(ParseProblem) -> JSONValue {
-    var parser = JSONParser(bytes: bytes, position: range.lowerBound, end: range.upperBound, maxDepth: maxDepth)
+  static func parse(_ bytes: [UInt8], _ range: Range<Int>, maxDepth: Int = 64) throws(ParseProblem)
+    -> JSONValue
+  {
+    var parser = JSONParser(
+      bytes: bytes, position: range.lowerBound, end: range.upperBound, maxDepth: maxDepth)
     parser.skipWhitespace()
     let value = try parser.value(depth: 0)
     parser.skipWhitespace()
@@ -201,7 +204,9 @@ private struct JSONParser {
       position += 1
       switch byte {
       case UInt8(ascii: "\""):
-        guard let s = String(validating: out, as: UTF8.self) else { throw problem("invalid UTF-8 in a string") }
+        guard let s = String(validating: out, as: UTF8.self) else {
+          throw problem("invalid UTF-8 in a string")
+        }
         return s
       case UInt8(ascii: "\\"):
         guard let escape = peek() else { throw problem("unterminated string") }
@@ -216,7 +221,8 @@ private struct JSONParser {
         case UInt8(ascii: "u"):
           var code = try hex4()
           if (0xD800...0xDBFF).contains(code) {
-            guard position + 2 <= end, bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u")
+            guard position + 2 <= end, bytes[position] == UInt8(ascii: "\\"),
+              bytes[position + 1] == UInt8(ascii: "u")
             else { throw problem("unpaired surrogate in \\u escape") }
             position += 2
             let low = try hex4()

@@ -122,7 +122,8 @@ struct PickleMachine {
 
   private mutating func push(_ slot: Slot) throws {
     guard stack.count < config.maxStackCount else {
-      throw error(.malformed, "pickle stack exceeds \(config.maxStackCount) entries at byte \(opStart)\(member)")
+      throw error(
+        .malformed, "pickle stack exceeds \(config.maxStackCount) entries at byte \(opStart)\(member)")
     }
     stack.append(slot)
   }
@@ -165,7 +166,8 @@ struct PickleMachine {
   private mutating func memoize(_ index: UInt32) throws {
     let value = try top()
     if memo[index] == nil, memo.count >= config.maxMemoCount {
-      throw error(.malformed, "pickle memo exceeds \(config.maxMemoCount) entries at byte \(opStart)\(member)")
+      throw error(
+        .malformed, "pickle memo exceeds \(config.maxMemoCount) entries at byte \(opStart)\(member)")
     }
     memo[index] = value
   }

@@ -17,7 +17,8 @@ extension Safetensors {
     for (name, tensor) in stateDict {
       guard name != "__metadata__" else {
         throw CheckpointError(
-          path: stateDict.path, kind: .unsupported, problem: "a tensor cannot be named '__metadata__' in safetensors")
+          path: stateDict.path, kind: .unsupported,
+          problem: "a tensor cannot be named '__metadata__' in safetensors")
       }
       let begin = data.count
       let code: String

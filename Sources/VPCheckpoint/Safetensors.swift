@@ -33,7 +33,9 @@ public enum Safetensors {
     guard headerLength <= UInt64(bytes.count - 8) else {
       throw error(
         .truncated,
-        "truncated safetensors file (header length \(headerLength) exceeds the \(bytes.count - 8) bytes after it)")
+        "truncated safetensors file (header length \(headerLength) exceeds the \(bytes.count - 8) bytes "
+          + "after it)"
+      )
     }
     let dataStart = 8 + Int(headerLength)
     let dataSize = bytes.count - dataStart
@@ -53,21 +55,26 @@ public enum Safetensors {
     var seen: Set<String> = []
     var located: [(name: String, begin: Int, end: Int, tensor: CheckpointTensor)] = []
     for (name, value) in members {
-      guard seen.insert(name).inserted else { throw error(.malformed, "duplicate key '\(name)' in the header") }
+      guard seen.insert(name).inserted else {
+        throw error(.malformed, "duplicate key '\(name)' in the header")
+      }
       if name == "__metadata__" {
         guard case .object(let pairs) = value else {
           throw error(.malformed, "__metadata__ is a JSON \(value.kindDescription), not an object")
         }
         for (key, item) in pairs {
           guard case .string(let s) = item else {
-            throw error(.malformed, "__metadata__ entry '\(key)' is a JSON \(item.kindDescription), not a string")
+            throw error(
+              .malformed, "__metadata__ entry '\(key)' is a JSON \(item.kindDescription), not a string")
           }
           metadata[key] = s
         }
         continue
       }
       func bad(_ problem: String) -> CheckpointError { error(.malformed, "tensor '\(name)' \(problem)") }
-      guard case .object(let fields) = value else { throw bad("is a JSON \(value.kindDescription), not an object") }
+      guard case .object(let fields) = value else {
+        throw bad("is a JSON \(value.kindDescription), not an object")
+      }
       func field(_ key: String) -> JSONValue? { fields.last { $0.key == key }?.value }
       guard case .string(let code) = field("dtype") else { throw bad("has no dtype string") }
       guard let dtype = DType(safetensorsCode: code) else {
@@ -83,18 +90,24 @@ public enum Safetensors {
       guard begin <= end, end <= dataSize else {
         throw bad("data_offsets [\(begin), \(end)] outside the \(dataSize)-byte data section")
       }
-      guard shape.count <= CheckpointTensor.maxRank, let count = checkedProduct(shape),
+      guard shape.count <= CheckpointTensor.maxRank else {
+        throw bad("has rank \(shape.count), more than \(CheckpointTensor.maxRank)")
+      }
+      guard let count = checkedProduct(shape),
         let length = checkedProduct(count, dtype.byteSize), length == end - begin
       else {
         throw bad(
           "data_offsets [\(begin), \(end)] hold \(end - begin) bytes, but shape \(shape) of \(code) needs "
-            + (checkedProduct(shape).flatMap { checkedProduct($0, dtype.byteSize) }.map(String.init) ?? "more"))
+            + (checkedProduct(shape).flatMap { checkedProduct($0, dtype.byteSize) }
+              .map(String.init) ?? "more")
+        )
       }
       guard
         let storage = TensorStorage(
           bytes: bytes, byteOffset: dataStart + begin, elementCount: count, dtype: dtype),
         let tensor = try? CheckpointTensor(
-          shape: shape, strides: CheckpointTensor.contiguousStrides(shape), storageOffset: 0, storage: storage)
+          shape: shape, strides: CheckpointTensor.contiguousStrides(shape), storageOffset: 0, storage: storage
+        )
       else { throw bad("cannot be laid out") }
       located.append((name, begin, end, tensor))
     }
@@ -102,7 +115,9 @@ public enum Safetensors {
     for (a, b) in zip(located, located.dropFirst()) where b.begin < a.end {
       throw error(
         .malformed,
-        "tensors '\(a.name)' and '\(b.name)' overlap (data_offsets [\(a.begin), \(a.end)] and [\(b.begin), \(b.end)])")
+        "tensors '\(a.name)' and '\(b.name)' overlap "
+          + "(data_offsets [\(a.begin), \(a.end)] and [\(b.begin), \(b.end)])"
+      )
     }
     return StateDict(
       located.map { ($0.name, $0.tensor) }, path: path, format: .safetensors, metadata: metadata)

@@ -19,13 +19,17 @@ extension TorchCheckpoint {
     let (version, afterVersion) = try plain.load(bytes, path: path, from: afterMagic)
     guard version == .int(1001) else {
       throw CheckpointError(
-        path: path, kind: .unsupported, problem: "unsupported legacy torch protocol version \(version)")
+        path: path, kind: .unsupported,
+        problem: "unsupported legacy torch protocol version "
+          + (version.intValue.map(String.init) ?? version.kindDescription))
     }
     let (sysInfo, afterSysInfo) = try plain.load(bytes, path: path, from: afterVersion)
     if sysInfo["little_endian"] == .bool(false) {
-      throw CheckpointError(path: path, kind: .unsupported, problem: "big-endian checkpoints are not supported")
+      throw CheckpointError(
+        path: path, kind: .unsupported, problem: "big-endian checkpoints are not supported")
     }
-    let (root, afterRoot) = try Pickle(allowedGlobals: allowedGlobals).load(bytes, path: path, from: afterSysInfo)
+    let (root, afterRoot) = try Pickle(allowedGlobals: allowedGlobals).load(
+      bytes, path: path, from: afterSysInfo)
     let declared = try declarations(of: root, path: path, member: "")
     let (keyList, afterKeys) = try plain.load(bytes, path: path, from: afterRoot)
     guard let keys = keyList.elements else {
@@ -55,7 +59,10 @@ extension TorchCheckpoint {
       guard count == Int64(record.numel) else {
         throw CheckpointError(
           path: path, kind: .malformed,
-          problem: "storage '\(key)' at byte \(position) holds \(count) elements, the pickle declares \(record.numel)")
+          problem:
+            "storage '\(key)' at byte \(position) holds \(count) elements, "
+            + "the pickle declares \(record.numel)"
+        )
       }
       position += 8
       let length = record.numel * record.dtype.byteSize  // checked when the record was made

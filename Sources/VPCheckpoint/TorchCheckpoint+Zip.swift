@@ -18,7 +18,8 @@ extension TorchCheckpoint {
     if let byteOrder = archive.entry(named: prefix + "byteorder"),
       try archive.contents(of: byteOrder) == Array("big".utf8)
     {
-      throw CheckpointError(path: path, kind: .unsupported, problem: "big-endian checkpoints are not supported")
+      throw CheckpointError(
+        path: path, kind: .unsupported, problem: "big-endian checkpoints are not supported")
     }
     let pickleBytes = try archive.contents(of: pickleEntry)
     let (root, _) = try Pickle(allowedGlobals: allowedGlobals).load(
@@ -30,12 +31,14 @@ extension TorchCheckpoint {
       let key = record.key
       let name = prefix + "data/" + key
       guard let entry = archive.entry(named: name) else {
-        throw CheckpointError(path: path, kind: .malformed, problem: "zip archive has no storage entry '\(name)'")
+        throw CheckpointError(
+          path: path, kind: .malformed, problem: "zip archive has no storage entry '\(name)'")
       }
       let data = try archive.data(of: entry)
       guard
         let storage = TensorStorage(
-          bytes: data.bytes, byteOffset: data.range.lowerBound, elementCount: record.numel, dtype: record.dtype),
+          bytes: data.bytes, byteOffset: data.range.lowerBound, elementCount: record.numel,
+          dtype: record.dtype),
         data.range.count >= record.numel * record.dtype.byteSize
       else {
         throw CheckpointError(

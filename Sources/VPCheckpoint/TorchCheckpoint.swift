@@ -81,7 +81,9 @@ public enum TorchCheckpoint {
     case .reduce(.global("torch._utils", let function), .tuple(let args)):
       switch function {
       case "_rebuild_parameter", "_rebuild_parameter_with_state":
-        guard let data = args.first else { throw malformed("tensor '\(name)': \(function) without arguments") }
+        guard let data = args.first else {
+          throw malformed("tensor '\(name)': \(function) without arguments")
+        }
         return try tensorRecord(data, name: name, malformed: malformed)
       case "_rebuild_tensor", "_rebuild_tensor_v2":
         guard args.count >= 4, case .persistentID(let pid) = args[0] else {
@@ -142,7 +144,8 @@ public enum TorchCheckpoint {
       let size = view[2].intValue.flatMap({ Int(exactly: $0) }),
       offset >= 0, size >= 0, offset <= numel, size <= numel - offset
     else {
-      throw malformed("tensor '\(name)': invalid storage view \(items[5].kindDescription) of storage '\(key)'")
+      throw malformed(
+        "tensor '\(name)': invalid storage view \(items[5].kindDescription) of storage '\(key)'")
     }
     return (record, offset)
   }
@@ -176,7 +179,8 @@ public enum TorchCheckpoint {
           shape: record.shape, strides: record.strides, storageOffset: record.storageOffset, storage: storage)
         entries.append((record.name, tensor))
       } catch {
-        throw CheckpointError(path: path, kind: .malformed, problem: "tensor '\(record.name)': \(error.message)")
+        throw CheckpointError(
+          path: path, kind: .malformed, problem: "tensor '\(record.name)': \(error.message)")
       }
     }
     return StateDict(entries, path: path, format: format)

@@ -68,7 +68,9 @@ extension ZipArchive {
     }
     if let failure { throw error(failure) }
     guard output.count <= size else { throw error("inflates to more than the declared \(size) bytes") }
-    guard output.count == size else { throw error("deflate data ends early (\(output.count) of \(size) bytes)") }
+    guard output.count == size else {
+      throw error("deflate data ends early (\(output.count) of \(size) bytes)")
+    }
     return output
   }
 }

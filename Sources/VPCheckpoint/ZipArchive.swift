@@ -26,7 +26,9 @@ struct ZipArchive {
   private static let centralHeader: UInt32 = 0x0201_4b50
   private static let localHeader: UInt32 = 0x0403_4b50
 
-  private static func error(_ path: String, _ kind: CheckpointError.Kind, _ problem: String) -> CheckpointError {
+  private static func error(_ path: String, _ kind: CheckpointError.Kind, _ problem: String)
+    -> CheckpointError
+  {
     CheckpointError(path: path, kind: kind, problem: problem)
   }
 
@@ -34,11 +36,14 @@ struct ZipArchive {
   init(bytes: [UInt8], path: String) throws {
     self.bytes = bytes
     self.path = path
-    func bad(_ problem: String) -> CheckpointError { Self.error(path, .malformed, "bad zip archive: \(problem)") }
+    func bad(_ problem: String) -> CheckpointError {
+      Self.error(path, .malformed, "bad zip archive: \(problem)")
+    }
 
     // End of central directory: 22 bytes plus a comment of up to 65535 bytes, at the end of the file.
     guard bytes.count >= 22 else {
-      throw Self.error(path, .truncated, "truncated zip archive (\(bytes.count) bytes, no end of central directory)")
+      throw Self.error(
+        path, .truncated, "truncated zip archive (\(bytes.count) bytes, no end of central directory)")
     }
     var eocd = -1
     var candidate = bytes.count - 22
@@ -111,7 +116,9 @@ struct ZipArchive {
         let id = bytes.loadLE(field, as: UInt16.self)
         let size = Int(bytes.loadLE(field + 2, as: UInt16.self))
         let dataEnd = field + 4 + size
-        guard dataEnd <= extraStart + extraLength else { throw bad("extra field of '\(name)' overruns its entry") }
+        guard dataEnd <= extraStart + extraLength else {
+          throw bad("extra field of '\(name)' overruns its entry")
+        }
         if id == 0x0001 {
           var cursor = field + 4
           func next64() throws -> UInt64 {
@@ -150,7 +157,8 @@ struct ZipArchive {
       Self.error(path, .malformed, "bad zip entry '\(entry.name)': \(problem)")
     }
     let header = entry.localHeaderOffset
-    guard bytes.contains(offset: header, length: 30), bytes.loadLE(header, as: UInt32.self) == Self.localHeader
+    guard bytes.contains(offset: header, length: 30),
+      bytes.loadLE(header, as: UInt32.self) == Self.localHeader
     else { throw bad("no local header at byte \(header)") }
     let nameLength = Int(bytes.loadLE(header + 26, as: UInt16.self))
     let extraLength = Int(bytes.loadLE(header + 28, as: UInt16.self))

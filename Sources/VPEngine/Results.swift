@@ -1,0 +1,109 @@
+import Foundation
+
+/// Training hyper-parameters.
+public struct TrainingConfig: Codable, Sendable, Equatable {
+  public var epochs: Int
+  public var batchSize: Int
+  public var learningRate: Double
+  public var optimizer: OptimizerKind
+  public var schedule: ScheduleKind
+  /// FullyMap's layer; nil for `learningRate`.
+  public var mappingLearningRate: Double?
+  public var weightDecay: Double
+
+  /// ILM-VP's recipe for small data: Adam, lr 0.01, MultiStep at 50 %/72 %, batch 64.
+  public init(
+    epochs: Int = 10, batchSize: Int = 64, learningRate: Double = 0.01, optimizer: OptimizerKind = .adam,
+    schedule: ScheduleKind = .multistep, mappingLearningRate: Double? = nil, weightDecay: Double = 0
+  ) {
+    self.epochs = epochs
+    self.batchSize = batchSize
+    self.learningRate = learningRate
+    self.optimizer = optimizer
+    self.schedule = schedule
+    self.mappingLearningRate = mappingLearningRate
+    self.weightDecay = weightDecay
+  }
+
+  func validate() throws {
+    guard epochs >= 1 else { throw EngineError("training: epochs must be ≥ 1, got \(epochs)") }
+    guard batchSize >= 1 else { throw EngineError("training: batch size must be ≥ 1, got \(batchSize)") }
+    guard learningRate > 0, learningRate.isFinite else {
+      throw EngineError("training: learning rate must be positive, got \(learningRate)")
+    }
+  }
+}
+
+/// What happened in one epoch.
+public struct EpochRecord: Codable, Sendable, Equatable {
+  /// 1-based.
+  public var epoch: Int
+  public var learningRate: Double
+  public var trainLoss: Double
+  /// Accuracy on the training batches as they were seen (prompt changing during the epoch).
+  public var trainAccuracy: Double
+  public var validationAccuracy: Double?
+  /// Test accuracy after this epoch, when per-epoch test curves were requested (never used for selection).
+  public var testAccuracy: Double?
+  public var seconds: Double
+  /// Time spent estimating the frequency matrix before this epoch.
+  public var remapSeconds: Double
+  /// The targets whose source classes changed at the start of this epoch.
+  public var remappedTargets: [Int]
+  /// The sources of each target during this epoch (one-to-one and m-to-1 mappings).
+  public var mapping: [[Int]]?
+  public var mappingPrecision: Double?
+}
+
+/// The outcome of one training run (one mapping, one seed).
+public struct RunResult: Codable, Sendable {
+  public var name: String
+  public var model: String
+  public var dataset: String
+  public var seed: UInt64
+  public var prompt: PromptConfig
+  public var mapping: MappingConfig?
+  public var training: TrainingConfig?
+  public var classNames: [String]
+  public var trainCount: Int
+  public var validationCount: Int
+  public var testCount: Int
+  public var history: [EpochRecord]
+  /// The epoch whose state was kept (best validation accuracy; the last epoch without a validation split).
+  public var selectedEpoch: Int
+  public var testAccuracy: Double
+  public var perClassAccuracy: [Double]
+  /// `confusion[true][predicted]` on the test split.
+  public var confusion: [[Int]]
+  public var mappingPrecision: Double?
+  /// The final sources of each target, and their ImageNet names.
+  public var finalMapping: [[Int]]?
+  public var finalMappingNames: [[String]]?
+  public var frequency: FrequencyMatrix?
+  public var wallSeconds: Double
+  public var remapSeconds: Double
+  public var trainImagesPerSecond: Double
+  public var trainableParameters: Int
+}
+
+/// Mean and (sample) standard deviation over seeds.
+public struct Summary: Codable, Sendable, Equatable {
+  public var mean: Double
+  public var std: Double
+  public var n: Int
+  public init(_ values: [Double]) {
+    n = values.count
+    mean = values.isEmpty ? .nan : values.reduce(0, +) / Double(values.count)
+    if values.count > 1 {
+      let m = mean
+      std = (values.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(values.count - 1)).squareRoot()
+    } else {
+      std = 0
+    }
+  }
+  /// `71.3 ± 0.8` (percent when `percent`).
+  public func formatted(percent: Bool = true, decimals: Int = 1) -> String {
+    let scale = percent ? 100.0 : 1.0
+    return String(format: "%.\(decimals)f ± %.\(decimals)f", mean * scale, std * scale)
+  }
+}

@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import VPImage
+import VPModels
+import VPTensor
+
+/// The source models a command can name.
+extension ModelName: ExpressibleByArgument {}
+
+struct Classify: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Print the top ImageNet classes of images, as a sanity check of a source model.",
+    discussion: """
+      MobileNetV2 and ResNets use torchvision's preprocessing (resize the short side to 256, centre-crop 224,
+      ImageNet mean/std); EfficientNet-Lite0 uses its own ((x − 127) / 128 on the same crop).
+      Example: vpbook classify --model mobilenet_v2 .cache/assets/images/chelsea.png
+      """)
+
+  @Option(help: "Source model: \(ModelName.allCases.map(\.rawValue).joined(separator: ", ")).")
+  var model: ModelName = .mobilenetV2
+
+  @Option(help: "Checkpoint (.pth or .safetensors); default: the one installed by setup.")
+  var weights: String?
+
+  @Option(help: "How many classes to print per image.")
+  var top: Int = 5
+
+  @Argument(help: "PNG or JPEG files.")
+  var images: [String]
+
+  func validate() throws {
+    guard !images.isEmpty else { throw ValidationError("give at least one image") }
+    guard (1...1000).contains(top) else { throw ValidationError("--top must be between 1 and 1000") }
+  }
+
+  func run() throws {
+    let classifier = try ModelZoo.load(model, weights: weights)
+    let names = classifier.classCount == 1000 ? try ImageNetClasses.names() : (0..<classifier.classCount).map { "class \($0)" }
+    var batch: [Float] = []
+    for path in images {
+      let image = try Image(contentsOfFile: path)
+      batch += model == .efficientnetLite0 ? efficientNetPreprocess(image) : torchvisionPreprocess(image)
+    }
+    let logits = classifier.logits(Tensor(shape: [images.count, 224, 224, 3], data: batch))
+    let k = classifier.classCount
+    for (i, path) in images.enumerated() {
+      let p = Loss.softmax(Array(logits.data[(i * k)..<((i + 1) * k)]), classes: k)
+      let order = p.indices.sorted { p[$0] > p[$1] }.prefix(top)
+      print(path)
+      for c in order {
+        let name = names[c].padding(toLength: max(32, names[c].count), withPad: " ", startingAt: 0)
+        print(String(format: "  %4d  ", c) + name + String(format: " %.4f", p[c]))
+      }
+    }
+  }
+}
