@@ -235,8 +235,8 @@ public final class Experiment: @unchecked Sendable {
   }
 
   /// The prompt and mapping of the last `run` (after selection), for reports and saving.
-  public private(set) var lastPrompt: VisualPrompt?
-  public private(set) var lastMapping: LabelMapping?
+  public internal(set) var lastPrompt: VisualPrompt?
+  public internal(set) var lastMapping: LabelMapping?
 }
 
 /// Loss, accuracy, FullyMap gradients and (fast ILM) the frequency matrix, gathered from worker threads.
