@@ -27,24 +27,29 @@ let package = Package(
     .executableTarget(
       name: "vpbook",
       dependencies: [
-        "VPModels", "VPImage", "VPData", "VPEngine",
+        "VPModels", "VPImage", "VPData", "VPEngine", "VPNotebook", "VPCheckpoint",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(name: "vpbench", dependencies: ["VPModels", "VPTensor", "VPAssets"], swiftSettings: fastMath),
     .target(
       name: "VPNotebook",
-      dependencies: ["CCmark", .product(name: "Yams", package: "Yams")]),
+      dependencies: [
+        "CCmark", "VPEngine", "VPModels", "VPData", "VPImage", "VPCheckpoint",
+        .product(name: "Yams", package: "Yams"),
+      ]),
     .target(name: "VPEngine", dependencies: ["VPModels", "VPData", "VPTensor", "VPAssets"], swiftSettings: fastMath),
     .target(name: "VPData", dependencies: ["VPImage", "VPCheckpoint", "VPAssets", "CZlib"]),
     .target(name: "VPModels", dependencies: ["VPTensor", "VPCheckpoint", "VPAssets"], swiftSettings: fastMath),
     .target(name: "VPAssets"),
     .target(name: "VPImage", dependencies: ["CImageShim", "CZlib"]),
     .target(name: "VPCheckpoint", dependencies: ["CZlib"]),
-    .target(name: "VPTensor", dependencies: ["CBLAS"], swiftSettings: fastMath),
+    .target(name: "VPTensor", dependencies: ["CBLAS", "CKernels"], swiftSettings: fastMath),
 
     // MARK: - Implementation details (system C libraries, one module map + shim header each)
     // The only C code: libpng's and libjpeg's fatal-error callbacks must longjmp. The module map's
     // `link "jpeg"` only autolinks Swift importers, so the C target names the library itself.
+    // Hand-vectorised AVX2/FMA kernels for the layers that are not matrix products (x86-64 v3).
+    .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-mavx2", "-mfma", "-mbmi2"])]),
     .target(name: "CImageShim", dependencies: ["CPNG", "CJPEG"], linkerSettings: [.linkedLibrary("jpeg")]),
     .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
     .systemLibrary(name: "CCmark", pkgConfig: "libcmark", providers: [.apt(["libcmark-dev"])]),

@@ -1,3 +1,5 @@
+import CKernels
+
 /// The element-wise non-linearity that ends a convolution.
 public enum Activation: Sendable, Equatable {
   case identity
@@ -5,6 +7,15 @@ public enum Activation: Sendable, Equatable {
   case relu
   /// `min(max(x, 0), 6)`
   case relu6
+
+  /// The code the C kernels use.
+  var code: Int32 {
+    switch self {
+    case .identity: return 0
+    case .relu: return 1
+    case .relu6: return 2
+    }
+  }
 
   /// The open interval in which the derivative is 1 (0 elsewhere).
   var linearRange: (Float, Float) {
@@ -30,37 +41,7 @@ public enum Elementwise {
     _ y: UnsafeMutablePointer<Float>, rows: Int, channels: Int, bias: UnsafePointer<Float>?,
     activation: Activation, mask: UnsafeMutablePointer<UInt8>?
   ) {
-    for r in 0..<rows {
-      let row = y + r * channels
-      if let b = bias {
-        for c in 0..<channels { row[c] += b[c] }
-      }
-      if let m = mask.map({ $0 + r * channels }) {
-        switch activation {
-        case .identity: for c in 0..<channels { m[c] = 1 }
-        case .relu: for c in 0..<channels { m[c] = row[c] > 0 ? 1 : 0 }
-        case .relu6:
-          for c in 0..<channels {
-            let v = row[c]
-            m[c] = UInt8(truncatingIfNeeded: (v > 0 ? 1 : 0) & (v < 6 ? 1 : 0))
-          }
-        }
-      }
-      switch activation {
-      case .identity: break
-      case .relu:
-        for c in 0..<channels {
-          let v = row[c]
-          row[c] = v > 0 ? v : 0
-        }
-      case .relu6:
-        for c in 0..<channels {
-          let v = row[c]
-          let lo = v > 0 ? v : 0
-          row[c] = lo < 6 ? lo : 6
-        }
-      }
-    }
+    vp_bias_activation(y, rows, Int32(channels), bias, activation.code, mask)
   }
 
   /// In place: `g[i] = mask[i] ? g[i] : 0` for `count` elements.

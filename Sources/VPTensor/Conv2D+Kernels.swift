@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 extension Conv2D {
@@ -62,9 +63,17 @@ extension Conv2D {
 
   // MARK: - 1×1 convolution: one GEMM over rows of the batch
 
-  /// Rows per GEMM call: enough to amortise packing the weights, few enough that the output block
-  /// (`rows × outputs` floats) is still in the core's L2 cache for the epilogue.
-  static func chunkRows(outputs: Int) -> Int { max(128, (1 << 16) / max(1, outputs)) }
+  /// Rows per GEMM call: at least 512 to amortise packing the weights, and an output block of at most 4 MB so
+  /// that it is still in cache for the epilogue (measured: 10–15 % less CPU time than 64 KB blocks).
+  static func chunkRows(outputs: Int) -> Int { max(512, (1 << 20) / max(1, outputs)) }
+
+  /// Whether a `[rows × k] · [k × n]` product is thin enough (`k` or `n` ≤ 16) that the register-tiled kernel,
+  /// which skips packing, beats OpenBLAS. Measured per layer on MobileNetV2 (CPU time, one thread): 32→16
+  /// forward 0.40 vs 0.89 ms per call, 16→96 0.79 vs 0.84 ms; from 24 channels on OpenBLAS wins.
+  static func prefersSmallKernel(k: Int, n: Int) -> Bool {
+    smallKernelEnabled && n % 8 == 0 && (k <= 16 || n <= 16)
+  }
+  static let smallKernelEnabled = ProcessInfo.processInfo.environment["VPBOOK_NO_SMALL_GEMM"] == nil
 
   /// Rows per im2col block: the column buffer holds `rows × k` floats (at most about 8 MB), and at least
   /// 256 rows so that packing the `C_out × k` weights is amortised.
@@ -76,6 +85,16 @@ extension Conv2D {
   ) {
     let (cin, cout) = (inChannels, outChannels)
     let act = activation
+    if Self.prefersSmallKernel(k: cin, n: cout) {
+      weightT.withUnsafeBufferPointer { wt in
+        ws.forChunks(x.rows, size: Self.chunkRows(outputs: cout)) { r in
+          vp_gemm_small(
+            x.pointer + r.lowerBound * cin, Int32(r.count), Int32(cin), wt.baseAddress!, Int32(cout),
+            y.pointer + r.lowerBound * cout, b, act.code, mask.map { $0 + r.lowerBound * cout })
+        }
+      }
+      return
+    }
     ws.forChunks(x.rows, size: Self.chunkRows(outputs: cout)) { r in
       let yr = y.pointer + r.lowerBound * cout
       BLAS.sgemm(
@@ -94,6 +113,10 @@ extension Conv2D {
     ws.forChunks(gy.rows, size: Self.chunkRows(outputs: cin)) { r in
       let g = gy.pointer + r.lowerBound * cout
       if let m = mask { Elementwise.applyMask(g, m + r.lowerBound * cout, count: r.count * cout) }
+      if Self.prefersSmallKernel(k: cout, n: cin) {
+        vp_gemm_small(g, Int32(r.count), Int32(cout), w, Int32(cin), gx.pointer + r.lowerBound * cin, nil, 0, nil)
+        return
+      }
       BLAS.sgemm(
         transA: false, transB: false, m: r.count, n: cin, k: cout, a: g, lda: cout, b: w, ldb: cin,
         c: gx.pointer + r.lowerBound * cin, ldc: cin)
@@ -181,7 +204,8 @@ extension Conv2D {
               for kx in 0..<kernelW {
                 let ix = ox * strideW - p.left + kx
                 if iy >= 0 && iy < gx.h && ix >= 0 && ix < gx.w {
-                  Elementwise.add(gxImage + (iy * gx.w + ix) * cin + g * cg, src, count: cg)
+                  let dst = gxImage + (iy * gx.w + ix) * cin + g * cg
+                  for j in 0..<cg { dst[j] += src[j] }
                 }
                 src += cg
               }
@@ -200,67 +224,24 @@ extension Conv2D {
     _ mask: UnsafeMutablePointer<UInt8>?, _ ws: Workspace
   ) {
     let p = padding.resolve(h: x.h, w: x.w, kernelH: kernelH, kernelW: kernelW, strideH: strideH, strideW: strideW)
-    let c = x.c
-    let (kh, kw, sh, sw) = (kernelH, kernelW, strideH, strideW)
-    let act = activation
-    ws.forRanges(y.n * y.h, minimum: 4) { rowsRange in
-      for row in rowsRange {
-        let n = row / y.h
-        let oy = row % y.h
-        let kyLo = max(0, p.top - oy * sh)
-        let kyHi = max(kyLo, min(kh, x.h + p.top - oy * sh))
-        let outRow = y.pointer + row * y.w * c
-        for ox in 0..<y.w {
-          let kxLo = max(0, p.left - ox * sw)
-          let kxHi = max(kxLo, min(kw, x.w + p.left - ox * sw))
-          let out = outRow + ox * c
-          for ch in 0..<c { out[ch] = b[ch] }
-          for ky in kyLo..<kyHi {
-            let iy = oy * sh - p.top + ky
-            for kx in kxLo..<kxHi {
-              let ix = ox * sw - p.left + kx
-              let xp = x.pointer + ((n * x.h + iy) * x.w + ix) * c
-              let wp = w + (ky * kw + kx) * c
-              for ch in 0..<c { out[ch] += xp[ch] * wp[ch] }
-            }
-          }
-        }
-        Elementwise.biasActivation(
-          outRow, rows: y.w, channels: c, bias: nil, activation: act, mask: mask.map { $0 + row * y.w * c })
-      }
+    let act = activation.code
+    ws.forRanges(y.n * y.h, minimum: 4) { rows in
+      vp_depthwise_forward(
+        x.pointer, Int32(x.h), Int32(x.w), Int32(x.c), w, b, Int32(kernelH), Int32(kernelW), Int32(strideH),
+        Int32(strideW), Int32(p.top), Int32(p.left), y.pointer, Int32(y.h), Int32(y.w), mask, act,
+        Int32(rows.lowerBound), Int32(rows.upperBound))
     }
   }
 
   /// `gx[n, iy, ix, c] = Σ gy[n, oy, ox, c] · w[ky, kx, c]` over the taps with `iy = oy·s − pad + ky`
-  /// (a gather, so rows of the input gradient can be computed independently).
+  /// (scattered within each image, so images run in parallel).
   private func depthwiseBackward(_ gy: FeatureMap, _ gx: FeatureMap, _ w: UnsafePointer<Float>, _ ws: Workspace) {
     let p = padding.resolve(h: gx.h, w: gx.w, kernelH: kernelH, kernelW: kernelW, strideH: strideH, strideW: strideW)
-    let c = gx.c
-    let (kh, kw, sh, sw) = (kernelH, kernelW, strideH, strideW)
-    ws.forRanges(gx.n * gx.h, minimum: 4) { rowsRange in
-      for row in rowsRange {
-        let n = row / gx.h
-        let iy = row % gx.h
-        for ix in 0..<gx.w {
-          let out = gx.pointer + (row * gx.w + ix) * c
-          for ch in 0..<c { out[ch] = 0 }
-          for ky in 0..<kh {
-            let ty = iy + p.top - ky
-            if ty < 0 || ty % sh != 0 { continue }
-            let oy = ty / sh
-            if oy >= gy.h { continue }
-            for kx in 0..<kw {
-              let tx = ix + p.left - kx
-              if tx < 0 || tx % sw != 0 { continue }
-              let ox = tx / sw
-              if ox >= gy.w { continue }
-              let gp = gy.pointer + ((n * gy.h + oy) * gy.w + ox) * c
-              let wp = w + (ky * kw + kx) * c
-              for ch in 0..<c { out[ch] += gp[ch] * wp[ch] }
-            }
-          }
-        }
-      }
+    ws.forRanges(gy.n, minimum: 1) { images in
+      vp_depthwise_backward(
+        gy.pointer, Int32(gy.h), Int32(gy.w), w, Int32(kernelH), Int32(kernelW), Int32(strideH), Int32(strideW),
+        Int32(p.top), Int32(p.left), gx.pointer, Int32(gx.h), Int32(gx.w), Int32(gx.c), Int32(images.lowerBound),
+        Int32(images.upperBound))
     }
   }
 }

@@ -49,7 +49,15 @@ public struct Conv2D: Sendable {
   public private(set) var weight: [Float]
   /// `[C_out]`.
   public private(set) var bias: [Float]
+  /// 1×1 convolutions: the weights as `[C_in, C_out]`, the layout the small-matrix kernel reads.
+  private(set) var weightT: [Float] = []
 
+  private mutating func refreshTranspose() {
+    guard kernelH == 1 && kernelW == 1 && groups == 1 else { return }
+    var t = [Float](repeating: 0, count: weight.count)
+    for o in 0..<outChannels { for i in 0..<inChannels { t[i * outChannels + o] = weight[o * inChannels + i] } }
+    weightT = t
+  }
   /// Whether this is a depthwise convolution with channel multiplier 1.
   public var isDepthwise: Bool { groups > 1 && groups == inChannels && groups == outChannels }
   /// Whether this is a 1×1, stride-1, ungrouped convolution (one GEMM).
@@ -95,6 +103,7 @@ public struct Conv2D: Sendable {
       }
     }
     self.weight = w
+    refreshTranspose()
   }
 
   /// Folds an inference-mode batch norm that follows this convolution into its weights and bias:
@@ -114,6 +123,7 @@ public struct Conv2D: Sendable {
       }
       copy.bias[o] = (bias[o] - mean[o]) * scale + beta[o]
     }
+    copy.refreshTranspose()
     return copy
   }
 

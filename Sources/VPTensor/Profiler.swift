@@ -1,6 +1,6 @@
 import Foundation
 
-/// Optional per-layer timing (set `VPBOOK_PROFILE=1`); used by `vpbench --profile` to find slow kernels.
+/// Optional per-layer CPU-time profile (set `VPBOOK_PROFILE=1`); used by `vpbench --profile` to find slow kernels.
 public final class Profiler: @unchecked Sendable {
   public static let shared = Profiler()
   public let enabled = ProcessInfo.processInfo.environment["VPBOOK_PROFILE"] == "1"
@@ -10,15 +10,23 @@ public final class Profiler: @unchecked Sendable {
   /// Times `body` under `key` when profiling is enabled.
   @inline(__always) public func measure<T>(_ key: @autoclosure () -> String, _ body: () -> T) -> T {
     if !enabled { return body() }
-    let start = DispatchTime.now().uptimeNanoseconds
+    let start = Self.threadCPUTime()
     let result = body()
-    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    let seconds = Self.threadCPUTime() - start
     let k = key()
     lock.lock()
     let old = totals[k] ?? (0, 0)
     totals[k] = (old.seconds + seconds, old.calls + 1)
     lock.unlock()
     return result
+  }
+
+  /// CPU time of the calling thread: unaffected by other processes sharing the cores, so profiles taken on a
+  /// busy machine still compare kernels fairly.
+  public static func threadCPUTime() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
   }
 
   public func reset() {

@@ -92,7 +92,7 @@ for (name, weights) in [("mobilenet_v2", nil as String?), ("resnet18", "models/r
     }
     let forward = time(repeats) { _ = model.logits(x) }
     if Profiler.shared.enabled {
-      print(Profiler.shared.report())
+      print(Profiler.shared.report(top: 1000))
       Profiler.shared.reset()
     }
     let stepRate = Double(s.batch) / step

@@ -1,0 +1,218 @@
+#include "vp_kernels.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+static inline __m256 activate(__m256 v, int act) {
+  if (act == 0) return v;
+  v = _mm256_max_ps(v, _mm256_setzero_ps());
+  if (act == 2) v = _mm256_min_ps(v, _mm256_set1_ps(6.0f));
+  return v;
+}
+
+// 8 mask bytes for the pre-activation v: 1 where 0 < v (< 6 for ReLU6).
+static inline void store_mask8(uint8_t *m, __m256 v, int act) {
+  __m256 inside;
+  if (act == 0) {
+    inside = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
+  } else {
+    inside = _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GT_OQ);
+    if (act == 2) inside = _mm256_and_ps(inside, _mm256_cmp_ps(v, _mm256_set1_ps(6.0f), _CMP_LT_OQ));
+  }
+  int bits = _mm256_movemask_ps(inside);
+  // Spread 8 bits into 8 bytes of 0/1.
+  uint64_t spread = _pdep_u64((uint64_t)bits, 0x0101010101010101ULL);
+  memcpy(m, &spread, 8);
+}
+
+static inline float activate1(float v, int act) {
+  if (act == 0) return v;
+  if (v < 0) v = 0;
+  if (act == 2 && v > 6) v = 6;
+  return v;
+}
+static inline uint8_t mask1(float v, int act) {
+  if (act == 0) return 1;
+  return (v > 0 && (act == 1 || v < 6)) ? 1 : 0;
+}
+
+void vp_bias_activation(float *y, size_t rows, int c, const float *bias, int act, uint8_t *mask) {
+  for (size_t r = 0; r < rows; r++) {
+    float *row = y + r * (size_t)c;
+    uint8_t *m = mask ? mask + r * (size_t)c : NULL;
+    int j = 0;
+    for (; j + 8 <= c; j += 8) {
+      __m256 v = _mm256_loadu_ps(row + j);
+      if (bias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias + j));
+      if (m) store_mask8(m + j, v, act);
+      _mm256_storeu_ps(row + j, activate(v, act));
+    }
+    for (; j < c; j++) {
+      float v = row[j] + (bias ? bias[j] : 0.0f);
+      if (m) m[j] = mask1(v, act);
+      row[j] = activate1(v, act);
+    }
+  }
+}
+
+// One output pixel of a depthwise convolution over the taps [ky0, ky1) × [kx0, kx1); `base` points at the
+// input pixel of tap (0, 0) (possibly outside the image; only valid taps are read).
+static inline void dw_pixel(const float *base, int rowstride, int c, const float *wt, int kw, int ky0, int ky1,
+                            int kx0, int kx1, const float *bias, float *out, uint8_t *m, int act) {
+  int j = 0;
+  for (; j + 32 <= c; j += 32) {
+    __m256 a0 = _mm256_loadu_ps(bias + j), a1 = _mm256_loadu_ps(bias + j + 8);
+    __m256 a2 = _mm256_loadu_ps(bias + j + 16), a3 = _mm256_loadu_ps(bias + j + 24);
+    for (int ky = ky0; ky < ky1; ky++) {
+      for (int kx = kx0; kx < kx1; kx++) {
+        const float *xp = base + (ptrdiff_t)ky * rowstride + (ptrdiff_t)kx * c + j;
+        const float *wp = wt + (size_t)(ky * kw + kx) * c + j;
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(xp), _mm256_loadu_ps(wp), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(xp + 8), _mm256_loadu_ps(wp + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(xp + 16), _mm256_loadu_ps(wp + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(xp + 24), _mm256_loadu_ps(wp + 24), a3);
+      }
+    }
+    if (m) {
+      store_mask8(m + j, a0, act);
+      store_mask8(m + j + 8, a1, act);
+      store_mask8(m + j + 16, a2, act);
+      store_mask8(m + j + 24, a3, act);
+    }
+    _mm256_storeu_ps(out + j, activate(a0, act));
+    _mm256_storeu_ps(out + j + 8, activate(a1, act));
+    _mm256_storeu_ps(out + j + 16, activate(a2, act));
+    _mm256_storeu_ps(out + j + 24, activate(a3, act));
+  }
+  for (; j + 8 <= c; j += 8) {
+    __m256 a0 = _mm256_loadu_ps(bias + j);
+    for (int ky = ky0; ky < ky1; ky++)
+      for (int kx = kx0; kx < kx1; kx++)
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(base + (ptrdiff_t)ky * rowstride + (ptrdiff_t)kx * c + j),
+                             _mm256_loadu_ps(wt + (size_t)(ky * kw + kx) * c + j), a0);
+    if (m) store_mask8(m + j, a0, act);
+    _mm256_storeu_ps(out + j, activate(a0, act));
+  }
+  for (; j < c; j++) {
+    float a = bias[j];
+    for (int ky = ky0; ky < ky1; ky++)
+      for (int kx = kx0; kx < kx1; kx++)
+        a += base[(ptrdiff_t)ky * rowstride + (ptrdiff_t)kx * c + j] * wt[(size_t)(ky * kw + kx) * c + j];
+    if (m) m[j] = mask1(a, act);
+    out[j] = activate1(a, act);
+  }
+}
+
+void vp_depthwise_forward(const float *x, int h, int w, int c, const float *wt, const float *bias, int kh, int kw,
+                          int sh, int sw, int pad_top, int pad_left, float *y, int oh, int ow, uint8_t *mask, int act,
+                          int row0, int row1) {
+  const int rowstride = w * c;
+  for (int row = row0; row < row1; row++) {
+    const int n = row / oh, oy = row % oh;
+    int ky0 = pad_top - oy * sh;
+    if (ky0 < 0) ky0 = 0;
+    int ky1 = h + pad_top - oy * sh;
+    if (ky1 > kh) ky1 = kh;
+    const float *image = x + (size_t)n * h * rowstride;
+    for (int ox = 0; ox < ow; ox++) {
+      int kx0 = pad_left - ox * sw;
+      if (kx0 < 0) kx0 = 0;
+      int kx1 = w + pad_left - ox * sw;
+      if (kx1 > kw) kx1 = kw;
+      const float *base = image + (ptrdiff_t)(oy * sh - pad_top) * rowstride + (ptrdiff_t)(ox * sw - pad_left) * c;
+      size_t o = ((size_t)row * ow + ox) * c;
+      dw_pixel(base, rowstride, c, wt, kw, ky0, ky1, kx0, kx1, bias, y + o, mask ? mask + o : NULL, act);
+    }
+  }
+}
+
+void vp_depthwise_backward(const float *gy, int oh, int ow, const float *wt, int kh, int kw, int sh, int sw,
+                           int pad_top, int pad_left, float *gx, int h, int w, int c, int n0, int n1) {
+  for (int n = n0; n < n1; n++) {
+    float *image = gx + (size_t)n * h * w * c;
+    memset(image, 0, sizeof(float) * (size_t)h * w * c);
+    for (int oy = 0; oy < oh; oy++) {
+      for (int ox = 0; ox < ow; ox++) {
+        const float *g = gy + (((size_t)n * oh + oy) * ow + ox) * c;
+        for (int ky = 0; ky < kh; ky++) {
+          const int iy = oy * sh - pad_top + ky;
+          if (iy < 0 || iy >= h) continue;
+          for (int kx = 0; kx < kw; kx++) {
+            const int ix = ox * sw - pad_left + kx;
+            if (ix < 0 || ix >= w) continue;
+            float *dst = image + ((size_t)iy * w + ix) * c;
+            const float *wp = wt + (size_t)(ky * kw + kx) * c;
+            int j = 0;
+            for (; j + 16 <= c; j += 16) {
+              _mm256_storeu_ps(dst + j, _mm256_fmadd_ps(_mm256_loadu_ps(g + j), _mm256_loadu_ps(wp + j),
+                                                        _mm256_loadu_ps(dst + j)));
+              _mm256_storeu_ps(dst + j + 8, _mm256_fmadd_ps(_mm256_loadu_ps(g + j + 8), _mm256_loadu_ps(wp + j + 8),
+                                                            _mm256_loadu_ps(dst + j + 8)));
+            }
+            for (; j + 8 <= c; j += 8)
+              _mm256_storeu_ps(dst + j, _mm256_fmadd_ps(_mm256_loadu_ps(g + j), _mm256_loadu_ps(wp + j),
+                                                        _mm256_loadu_ps(dst + j)));
+            for (; j < c; j++) dst[j] += g[j] * wp[j];
+          }
+        }
+      }
+    }
+  }
+}
+
+// A tile of ROWS rows × NB·8 columns, accumulated over k, then stored with the epilogue.
+#define TILE(ROWS, NB)                                                                                          \
+  static inline void tile_##ROWS##_##NB(const float *a, int k, const float *b, int n, float *c,                 \
+                                        const float *bias, int act, uint8_t *mask) {                            \
+    __m256 acc[ROWS][NB];                                                                                       \
+    for (int i = 0; i < ROWS; i++)                                                                              \
+      for (int q = 0; q < NB; q++) acc[i][q] = bias ? _mm256_loadu_ps(bias + 8 * q) : _mm256_setzero_ps();      \
+    for (int p = 0; p < k; p++) {                                                                               \
+      __m256 bv[NB];                                                                                            \
+      for (int q = 0; q < NB; q++) bv[q] = _mm256_loadu_ps(b + (size_t)p * n + 8 * q);                          \
+      for (int i = 0; i < ROWS; i++) {                                                                          \
+        const __m256 av = _mm256_broadcast_ss(a + (size_t)i * k + p);                                           \
+        for (int q = 0; q < NB; q++) acc[i][q] = _mm256_fmadd_ps(av, bv[q], acc[i][q]);                         \
+      }                                                                                                         \
+    }                                                                                                           \
+    for (int i = 0; i < ROWS; i++)                                                                              \
+      for (int q = 0; q < NB; q++) {                                                                            \
+        if (mask) store_mask8(mask + (size_t)i * n + 8 * q, acc[i][q], act);                                    \
+        _mm256_storeu_ps(c + (size_t)i * n + 8 * q, activate(acc[i][q], act));                                  \
+      }                                                                                                         \
+  }
+TILE(4, 3)
+TILE(4, 2)
+TILE(4, 1)
+TILE(1, 3)
+TILE(1, 2)
+TILE(1, 1)
+
+void vp_gemm_small(const float *a, int m, int k, const float *b, int n, float *c, const float *bias, int act,
+                   uint8_t *mask) {
+  int j = 0;
+  while (j < n) {
+    const int left = (n - j) / 8;
+    const int nb = left >= 3 ? 3 : left;
+    const float *bj = b + j;
+    const float *biasj = bias ? bias + j : NULL;
+    int i = 0;
+    for (; i + 4 <= m; i += 4) {
+      const float *ai = a + (size_t)i * k;
+      float *ci = c + (size_t)i * n + j;
+      uint8_t *mi = mask ? mask + (size_t)i * n + j : NULL;
+      if (nb == 3) tile_4_3(ai, k, bj, n, ci, biasj, act, mi);
+      else if (nb == 2) tile_4_2(ai, k, bj, n, ci, biasj, act, mi);
+      else tile_4_1(ai, k, bj, n, ci, biasj, act, mi);
+    }
+    for (; i < m; i++) {
+      const float *ai = a + (size_t)i * k;
+      float *ci = c + (size_t)i * n + j;
+      uint8_t *mi = mask ? mask + (size_t)i * n + j : NULL;
+      if (nb == 3) tile_1_3(ai, k, bj, n, ci, biasj, act, mi);
+      else if (nb == 2) tile_1_2(ai, k, bj, n, ci, biasj, act, mi);
+      else tile_1_1(ai, k, bj, n, ci, biasj, act, mi);
+    }
+    j += nb * 8;
+  }
+}
