@@ -66,5 +66,6 @@ let package = Package(
     .testTarget(
       name: "VPDataTests", dependencies: ["VPData", "VPImage"], exclude: ["Reference"], resources: [.copy("Fixtures")]),
     .testTarget(name: "VPNotebookTests", dependencies: ["VPNotebook"], exclude: ["Golden"]),
+    .testTarget(name: "VPEngineTests", dependencies: ["VPEngine", "VPModels", "VPData", "VPTensor"], exclude: ["Reference"], resources: [.copy("Fixtures")]),
   ]
 )

@@ -9,7 +9,7 @@ cache="${VPBOOK_CACHE:-$root/.cache/assets}"
 mkdir -p "$cache/wheels" "$cache/debs"
 
 # ---- Debian packages --------------------------------------------------------------------------
-apt_pkgs=(libopenblas-dev libcmark-dev zlib1g-dev libpng-dev libjpeg-dev dataset-fashion-mnist unzip)
+apt_pkgs=(libopenblas-dev libcmark-dev zlib1g-dev libpng-dev libjpeg-dev dataset-fashion-mnist wordnet-base unzip)
 if [[ "${1:-}" == "--browser" ]]; then apt_pkgs+=(chromium); fi
 missing=()
 for p in "${apt_pkgs[@]}"; do

@@ -21,11 +21,14 @@ public enum MappingKind: String, Codable, Sendable, CaseIterable {
   case blm
   /// BLM with top-k probability aggregation.
   case blmPlus = "blm+"
+  /// AutoVP's SemanticMap: each target takes its most similar source class names (WordNet Wu–Palmer
+  /// similarity instead of CLIP text embeddings), round-robin, m per target; fixed.
+  case semantic
 
   /// Whether the mapping reads a frequency matrix at the start of epoch `epoch` (0-based).
   func needsFrequency(epoch: Int, interval: Int) -> Bool {
     switch self {
-    case .rlm, .fullyMap: return false
+    case .rlm, .fullyMap, .semantic: return false
     case .flm, .freqMap: return epoch == 0
     case .ilm, .iterMap, .blm, .blmPlus, .fastILM: return epoch % max(1, interval) == 0
     }
@@ -61,7 +64,7 @@ public struct MappingConfig: Codable, Sendable, Equatable {
   /// A short name for tables: `ilm`, `ilm/hungarian`, `itermap(m=5)`, `blm+(k=2)`.
   public var label: String {
     var s = kind.rawValue
-    if [.freqMap, .iterMap].contains(kind) { s += "(m=\(sourcesPerTarget))" }
+    if [.freqMap, .iterMap].contains(kind) || (kind == .semantic && sourcesPerTarget > 1) { s += "(m=\(sourcesPerTarget))" }
     if kind == .blmPlus, let k = topK { s += "(k=\(k))" }
     if [.flm, .ilm, .fastILM].contains(kind), assignment == .hungarian { s += "/hungarian" }
     if [.ilm, .iterMap, .blm, .blmPlus, .fastILM].contains(kind), interval != 1 { s += "/every \(interval)" }
@@ -71,11 +74,12 @@ public struct MappingConfig: Codable, Sendable, Equatable {
   func validate(targets: Int, sources: Int) throws {
     guard interval >= 1 else { throw EngineError("mapping: interval must be ≥ 1, got \(interval)") }
     guard sourcesPerTarget >= 1 else { throw EngineError("mapping: sources per target must be ≥ 1") }
-    let m = [.freqMap, .iterMap].contains(kind) ? sourcesPerTarget : 1
+    let m = [.freqMap, .iterMap, .semantic].contains(kind) ? sourcesPerTarget : 1
     guard targets * m <= sources else {
       throw EngineError("mapping: \(targets) target classes × \(m) need more than the model's \(sources) source classes")
     }
     if let k = topK, k < 1 || k > sources { throw EngineError("mapping: top-k must be in 1…\(sources), got \(k)") }
+    guard lambda >= 0, lambda.isFinite else { throw EngineError("mapping: BLM's λ must be ≥ 0, got \(lambda)") }
   }
 }
 
@@ -135,7 +139,7 @@ public final class LabelMapping: @unchecked Sendable {
     frequency = d
     let before = sources
     switch config.kind {
-    case .rlm, .fullyMap: return []
+    case .rlm, .fullyMap, .semantic: return []
     case .flm, .ilm, .fastILM:
       let map = config.assignment == .hungarian ? Assignment.hungarian(d) : Assignment.greedy(d)
       sources = map.map { [$0] }
@@ -147,7 +151,8 @@ public final class LabelMapping: @unchecked Sendable {
       for s in 0..<sourceCount {
         var rowSum = 0.0
         for t in 0..<targetCount { rowSum += d[s, t] }
-        for t in 0..<targetCount { w[s * targetCount + t] = Float(d[s, t] / (rowSum + config.lambda)) }
+        let denominator = rowSum + config.lambda
+        for t in 0..<targetCount { w[s * targetCount + t] = denominator > 0 ? Float(d[s, t] / denominator) : 0 }
       }
       for t in 0..<targetCount {
         var col: Float = 0
@@ -159,6 +164,13 @@ public final class LabelMapping: @unchecked Sendable {
       sources = (0..<targetCount).map { t in [(0..<sourceCount).max { w[$0 * targetCount + t] < w[$1 * targetCount + t] }!] }
     }
     return (0..<targetCount).filter { before.count != sources.count || before[$0] != sources[$0] }
+  }
+
+  /// SemanticMap: sets the sources from a similarity matrix `[S, K]` (see `SemanticSimilarity`).
+  public func setSemantic(similarity: [Double]) {
+    precondition(config.kind == .semantic && similarity.count == sourceCount * targetCount)
+    sources = SemanticSimilarity.roundRobin(
+      similarity, sources: sourceCount, targets: targetCount, m: config.sourcesPerTarget)
   }
 
   /// Target logits `[rows, K]` from source logits `[rows, S]`.

@@ -23,6 +23,8 @@ public final class Experiment: @unchecked Sendable {
   public let validation: ImageSet?
   public let test: ImageSet
   public let sourceNames: [String]?
+  /// The WordNet noun synset (offset) of each source class, for SemanticMap.
+  public var sourceSynsets: [Int]?
   /// Called with progress; set by a command-line front end.
   public var progress: (@Sendable (TrainingProgress) -> Void)?
   /// Evaluate the test split after every epoch too (for per-epoch curves; never used for selection).
@@ -117,6 +119,13 @@ public final class Experiment: @unchecked Sendable {
     let started = Date()
     let prompt = VisualPrompt(promptConfig, normalization: model.normalization)
     let mapping = try LabelMapping(mappingConfig, sources: model.classCount, targets: classCount, seed: seed)
+    if mappingConfig.kind == .semantic {
+      guard let synsets = sourceSynsets, synsets.count == model.classCount else {
+        throw EngineError("mapping: semantic needs the source classes' WordNet synsets (ImageNet-1k models only)")
+      }
+      mapping.setSemantic(
+        similarity: SemanticSimilarity.matrix(targetNames: train.classNames, imageNetSynsets: synsets, wordNet: try WordNet()))
+    }
     var rng = SplitMix64(seed: seed).fork(0x5348)
     var promptOptimizer = Optimizer(training.optimizer, count: prompt.delta.count, weightDecay: training.weightDecay)
     var weightOptimizer = mapping.linear.map { Optimizer(training.optimizer, count: $0.weight.count) }
@@ -171,19 +180,20 @@ public final class Experiment: @unchecked Sendable {
             let (loss, g) = Loss.crossEntropy(logits: target, labels: Array(labels[range]), classes: k, scale: b)
             let grads = mapping.sourceGradient(g, sourceLogits: z.baseAddress!, rows: rows)
             stats.record(
-              loss: Double(loss), target: target, labels: Array(labels[range]), classes: k, weight: grads.weight,
+              row: range.lowerBound, loss: Double(loss), target: target, labels: Array(labels[range]), classes: k, weight: grads.weight,
               bias: grads.bias, logits: stats.collectFrequency ? z.baseAddress! : nil, rows: rows)
             return grads.source
           }
         }
-        let loss = stats.takeLoss()
+        let batchStatistics = stats.takeBatch()
+        let loss = batchStatistics.loss
         guard loss.isFinite else {
           throw EngineError("training diverged at epoch \(epoch + 1), step \(step + 1): loss is \(loss) (lower the learning rate)")
         }
         let rate = lr(step)
         let gDelta = result.gradient.data.withUnsafeBufferPointer { prompt.gradient($0.baseAddress!, count: b) }
         promptOptimizer.step(&prompt.delta, gradient: gDelta, lr: rate)
-        if var layer = mapping.linear, let (gw, gb) = stats.takeLinearGradients() {
+        if var layer = mapping.linear, let gw = batchStatistics.weight, let gb = batchStatistics.bias {
           let mlr = rate * (training.mappingLearningRate ?? training.learningRate) / training.learningRate
           weightOptimizer!.step(&layer.weight, gradient: gw, lr: mlr)
           biasOptimizer!.step(&layer.bias, gradient: gb, lr: mlr)
@@ -240,15 +250,16 @@ public final class Experiment: @unchecked Sendable {
 }
 
 /// Loss, accuracy, FullyMap gradients and (fast ILM) the frequency matrix, gathered from worker threads.
+///
+/// Each micro-batch's contribution is stored under its first row and summed in row order, so the result does
+/// not depend on which worker finished first (floating-point addition is not associative).
 final class StepStatistics: @unchecked Sendable {
   let lock = NSLock()
   let collectFrequency: Bool
-  private var loss = 0.0
+  private var chunks: [Int: (loss: Double, weight: [Float]?, bias: [Float]?)] = [:]
   private var lossSum = 0.0
   private var correct = 0
   private var seen = 0
-  private var gw: [Float]?
-  private var gb: [Float]?
   var frequency: FrequencyMatrix
 
   init(sources: Int, targets: Int, collectFrequency: Bool) {
@@ -257,7 +268,7 @@ final class StepStatistics: @unchecked Sendable {
   }
 
   func record(
-    loss l: Double, target: [Float], labels: [Int], classes k: Int, weight: [Float]?, bias: [Float]?,
+    row: Int, loss l: Double, target: [Float], labels: [Int], classes k: Int, weight: [Float]?, bias: [Float]?,
     logits: UnsafePointer<Float>?, rows: Int
   ) {
     var hits = 0
@@ -268,38 +279,37 @@ final class StepStatistics: @unchecked Sendable {
     }
     lock.lock()
     defer { lock.unlock() }
-    loss += l
+    chunks[row] = (l, weight, bias)
     correct += hits
     seen += rows
-    if let weight {
-      if gw == nil { gw = weight } else { for i in 0..<weight.count { gw![i] += weight[i] } }
-    }
-    if let bias {
-      if gb == nil { gb = bias } else { for i in 0..<bias.count { gb![i] += bias[i] } }
-    }
     if let logits {
+      // Counts are small integers in a Double: their sum is exact in any order.
       let s = frequency.sources
       for r in 0..<rows { frequency.add(logits: logits + r * s, target: labels[r]) }
     }
   }
 
-  /// The batch loss (the chunks' losses are already divided by the batch size), reset for the next batch.
-  func takeLoss() -> Double {
+  /// The batch loss (the chunks' losses are already divided by the batch size) and, for FullyMap, the layer's
+  /// gradients; resets for the next batch.
+  func takeBatch() -> (loss: Double, weight: [Float]?, bias: [Float]?) {
     lock.lock()
     defer { lock.unlock() }
-    let l = loss
-    lossSum += l
-    loss = 0
-    return l
-  }
-
-  func takeLinearGradients() -> ([Float], [Float])? {
-    lock.lock()
-    defer { lock.unlock() }
-    guard let w = gw, let b = gb else { return nil }
-    gw = nil
-    gb = nil
-    return (w, b)
+    var loss = 0.0
+    var gw: [Float]? = nil
+    var gb: [Float]? = nil
+    for key in chunks.keys.sorted() {
+      let c = chunks[key]!
+      loss += c.loss
+      if let w = c.weight {
+        if gw == nil { gw = w } else { for i in 0..<w.count { gw![i] += w[i] } }
+      }
+      if let b = c.bias {
+        if gb == nil { gb = b } else { for i in 0..<b.count { gb![i] += b[i] } }
+      }
+    }
+    chunks.removeAll(keepingCapacity: true)
+    lossSum += loss
+    return (loss, gw, gb)
   }
 
   func meanLoss(steps: Int) -> Double { lossSum / Double(max(1, steps)) }

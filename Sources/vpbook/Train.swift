@@ -50,6 +50,13 @@ struct Train: ParsableCommand {
   @Flag(help: "Also evaluate the test split after every epoch (curves only; never used for selection).")
   var testCurve = false
   @Flag(help: "No progress bar.") var quiet = false
+  @Option(help: "Run a baseline instead of training a prompt: zero-shot (FLM with the untrained prompt) or linear-probe (a linear layer on the frozen features; use --lr 0.1).")
+  var baseline: Baseline?
+
+  enum Baseline: String, ExpressibleByArgument, CaseIterable {
+    case zeroShot = "zero-shot"
+    case linearProbe = "linear-probe"
+  }
 
   func parsedSeeds() throws -> [UInt64] {
     let parts = seeds.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -71,6 +78,7 @@ struct Train: ParsableCommand {
     let experiment = try Experiment(
       model: classifier, train: split.train, validation: split.validation, test: split.test, sourceNames: sourceNames)
     experiment.testEveryEpoch = testCurve
+    experiment.sourceSynsets = try? ImageNetClasses.wordNetSynsets()
     let bar = ProgressBar(enabled: !quiet)
     experiment.progress = { bar.update($0) }
     let mappingConfig = MappingConfig(
@@ -79,9 +87,14 @@ struct Train: ParsableCommand {
     note(
       "\(classifier.name) on \(data): \(split.train.count) train / \(split.validation?.count ?? 0) val / \(split.test.count) test images, \(split.train.classCount) classes; \(mappingConfig.label), \(epochs) epochs")
     var results: [RunResult] = []
-    for seed in seeds {
+    for seed in baseline == .zeroShot ? [seeds[0]] : seeds {
       bar.label = "seed \(seed)"
-      let r = try experiment.run(prompt: promptConfig, mapping: mappingConfig, training: training, seed: seed)
+      let r: RunResult
+      switch baseline {
+      case .zeroShot?: r = try experiment.zeroShot(prompt: promptConfig, assignment: assignment)
+      case .linearProbe?: r = try experiment.linearProbe(prompt: promptConfig, training: training, seed: seed)
+      case nil: r = try experiment.run(prompt: promptConfig, mapping: mappingConfig, training: training, seed: seed)
+      }
       bar.finish()
       results.append(r)
       print(
@@ -90,7 +103,7 @@ struct Train: ParsableCommand {
           r.testAccuracy * 100, r.selectedEpoch, r.wallSeconds, r.remapSeconds, r.trainImagesPerSecond))
     }
     let summary = Summary(results.map(\.testAccuracy))
-    print("\(mappingConfig.label): test accuracy \(summary.formatted()) % over \(summary.n) seed(s)")
+    print("\(baseline?.rawValue ?? mappingConfig.label): test accuracy \(summary.formatted()) % over \(summary.n) seed(s)")
     if let json {
       try writeJSON(TrainReport(vpbook: vpbookVersion, data: spec, results: results, testAccuracy: summary), to: json)
       note("wrote \(json)")

@@ -1,0 +1,244 @@
+import Foundation
+import VPData
+import VPEngine
+import VPModels
+import XCTest
+
+/// One tiny training setup on real data: MobileNetV2, Fashion-MNIST at 16 px in a 32-px pad prompt,
+/// 20 training images per class, 2 epochs.
+final class EndToEndTests: XCTestCase {
+  nonisolated(unsafe) private static var cached: Experiment?
+
+  static let prompt = PromptConfig(kind: .pad, canvas: 32, image: 16)
+  static let training = TrainingConfig(epochs: 2, batchSize: 64, learningRate: 0.01)
+
+  private func experiment() throws -> Experiment {
+    if let e = Self.cached { return e }
+    try TestAssets.requireFashionMNIST()
+    _ = try TestAssets.path("models/mobilenet_v2-b0353104.pth")
+    let model = try ModelZoo.load(.mobilenetV2)
+    let data = try DataCatalog.prepare(
+      DataSpec(name: "fashion-mnist", perClass: 20, validationPerClass: 5, test: 100), side: 16)
+    let e = try Experiment(model: model, train: data.train, validation: data.validation, test: data.test)
+    Self.cached = e
+    return e
+  }
+
+  func testDataPreparation() throws {
+    let e = try experiment()
+    XCTAssertEqual(e.model.classCount, 1000)
+    XCTAssertEqual(e.train.count, 200)
+    XCTAssertEqual(e.train.classCounts, [Int](repeating: 20, count: 10))
+    XCTAssertEqual(e.validation?.count, 50)
+    XCTAssertEqual(e.test.count, 100)
+    XCTAssertEqual(e.train.side, 16)
+    XCTAssertEqual(e.train.images.count, 200 * 16 * 16 * 3)
+    XCTAssertTrue(e.train.images.allSatisfy { $0 >= 0 && $0 <= 1 })
+  }
+
+  /// Bitwise equality of two parameter vectors, reporting how many values differ and by how much.
+  private func assertBitwiseEqual(_ a: [Float], _ b: [Float], _ what: String, line: UInt = #line) {
+    guard a.count == b.count else { return XCTFail("\(what): \(a.count) vs \(b.count) values", line: line) }
+    let differing = (0..<a.count).filter { a[$0].bitPattern != b[$0].bitPattern }
+    if let first = differing.first {
+      let worst = differing.map { abs(a[$0] - b[$0]) }.max()!
+      XCTFail(
+        "\(what) differ in \(differing.count) of \(a.count) values (first at \(first): \(a[first]) vs \(b[first]); "
+          + "largest difference \(worst))", line: line)
+    }
+  }
+
+  private func assertSameRun(_ a: RunResult, _ b: RunResult, _ what: String, line: UInt = #line) {
+    XCTAssertEqual(a.testAccuracy, b.testAccuracy, "\(what): test accuracy", line: line)
+    XCTAssertEqual(a.confusion, b.confusion, "\(what): confusion", line: line)
+    XCTAssertEqual(a.selectedEpoch, b.selectedEpoch, "\(what): selected epoch", line: line)
+    XCTAssertEqual(a.finalMapping, b.finalMapping, "\(what): final mapping", line: line)
+    XCTAssertEqual(a.history.map(\.trainLoss), b.history.map(\.trainLoss), "\(what): losses", line: line)
+    XCTAssertEqual(
+      a.history.map(\.trainAccuracy), b.history.map(\.trainAccuracy), "\(what): train accuracy", line: line)
+    XCTAssertEqual(
+      a.history.map(\.validationAccuracy), b.history.map(\.validationAccuracy), "\(what): validation", line: line)
+    XCTAssertEqual(a.history.map(\.mapping), b.history.map(\.mapping), "\(what): mappings", line: line)
+  }
+
+  private func assertSane(_ r: RunResult, _ what: String, line: UInt = #line) {
+    XCTAssertEqual(r.history.count, 2, "\(what): history", line: line)
+    XCTAssertEqual(r.history.map(\.epoch), [1, 2], line: line)
+    XCTAssertTrue(
+      r.history.allSatisfy { $0.trainLoss.isFinite && $0.trainLoss > 0 },
+      "\(what): losses \(r.history.map(\.trainLoss))", line: line)
+    // Ten classes: the loss starts near ln 10 (never astronomically off).
+    XCTAssertLessThan(r.history[0].trainLoss, 10, line: line)
+    XCTAssertTrue(
+      r.history.allSatisfy { ($0.validationAccuracy ?? -1) >= 0 && $0.validationAccuracy! <= 1 }, line: line)
+    XCTAssertTrue((0...1).contains(r.testAccuracy), line: line)
+    XCTAssertEqual(r.confusion.flatMap { $0 }.reduce(0, +), 100, line: line)
+    XCTAssertEqual(r.trainCount, 200, line: line)
+    XCTAssertEqual(r.validationCount, 50, line: line)
+    XCTAssertEqual(r.testCount, 100, line: line)
+    XCTAssertTrue((1...2).contains(r.selectedEpoch), line: line)
+    // The pad prompt's border: (32² − 16²) · 3.
+    XCTAssertEqual(r.trainableParameters, (32 * 32 - 16 * 16) * 3, line: line)
+    // MultiStep with 2 epochs: milestones int(1.0) = int(1.44) = 1, so epoch 2 runs at base · 0.01.
+    XCTAssertEqual(r.history[0].learningRate, 0.01, accuracy: 1e-12, line: line)
+    XCTAssertEqual(r.history[1].learningRate, 0.0001, accuracy: 1e-12, line: line)
+  }
+
+  func testILMAndRLMAreDeterministicAndILMRemapsEveryEpoch() throws {
+    let e = try experiment()
+    let started = Date()
+    let ilm1 = try e.run(prompt: Self.prompt, mapping: MappingConfig(.ilm), training: Self.training, seed: 7)
+    let delta1 = try XCTUnwrap(e.lastPrompt).delta
+    let ilm2 = try e.run(prompt: Self.prompt, mapping: MappingConfig(.ilm), training: Self.training, seed: 7)
+    let delta2 = try XCTUnwrap(e.lastPrompt).delta
+    assertSane(ilm1, "ilm")
+    assertSameRun(ilm1, ilm2, "ilm, same seed")
+    assertBitwiseEqual(delta1, delta2, "ilm, same seed: the final prompt")
+    // The prompt was trained.
+    XCTAssertGreaterThan(delta1.map { abs($0) }.max() ?? 0, 0)
+    XCTAssertTrue(delta1.allSatisfy(\.isFinite))
+
+    // ILM recorded a (one-to-one) mapping for every epoch, computed from a fresh frequency matrix.
+    for record in ilm1.history {
+      let map = try XCTUnwrap(record.mapping, "ilm epoch \(record.epoch): no mapping recorded")
+      XCTAssertEqual(map.count, 10)
+      XCTAssertTrue(map.allSatisfy { $0.count == 1 })
+      XCTAssertEqual(Set(map.map { $0[0] }).count, 10, "ilm epoch \(record.epoch): not injective")
+      XCTAssertGreaterThan(record.remapSeconds, 0, "ilm epoch \(record.epoch): no remap")
+      XCTAssertNotNil(record.mappingPrecision)
+    }
+    // The first epoch's mapping changed every target that was not already at its first-K default.
+    let first = ilm1.history[0].mapping!
+    XCTAssertEqual(ilm1.history[0].remappedTargets, (0..<10).filter { first[$0] != [$0] })
+    // The kept mapping is the greedy assignment of the kept frequency matrix (a full pass over training data).
+    let d = try XCTUnwrap(ilm1.frequency)
+    XCTAssertEqual(d.counts.reduce(0, +), 200)
+    XCTAssertEqual(ilm1.finalMapping, Assignment.greedy(d).map { [$0] })
+    XCTAssertEqual(ilm1.history[ilm1.selectedEpoch - 1].mapping, ilm1.finalMapping)
+    XCTAssertEqual(e.lastMapping?.sources, ilm1.finalMapping)
+
+    // RLM: deterministic, the seeded random map, never remapped.
+    let rlm1 = try e.run(prompt: Self.prompt, mapping: MappingConfig(.rlm), training: Self.training, seed: 7)
+    let rlmDelta1 = try XCTUnwrap(e.lastPrompt).delta
+    let rlm2 = try e.run(prompt: Self.prompt, mapping: MappingConfig(.rlm), training: Self.training, seed: 7)
+    let rlmDelta2 = try XCTUnwrap(e.lastPrompt).delta
+    assertSane(rlm1, "rlm")
+    assertSameRun(rlm1, rlm2, "rlm, same seed")
+    assertBitwiseEqual(rlmDelta1, rlmDelta2, "rlm, same seed: the final prompt")
+    let expected = try LabelMapping(MappingConfig(.rlm), sources: 1000, targets: 10, seed: 7).sources
+    XCTAssertEqual(rlm1.finalMapping, expected)
+    XCTAssertTrue(
+      rlm1.history.allSatisfy { $0.mapping == expected && $0.remappedTargets.isEmpty && $0.remapSeconds == 0 })
+    XCTAssertNil(rlm1.frequency)
+    // A different mapping trains a different prompt.
+    XCTAssertTrue(rlmDelta1 != delta1, "rlm and ilm trained the same prompt")
+    print("EndToEndTests: four 2-epoch runs in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+  }
+
+  /// FLM is greedy on the frequency matrix of the untrained prompt, computed once.
+  func testFLMIsGreedyOnTheUntrainedPromptsFrequencyMatrix() throws {
+    let e = try experiment()
+    let untrained = VisualPrompt(Self.prompt, normalization: e.model.normalization)
+    let d = e.frequencyMatrix(e.train, prompt: untrained)
+    XCTAssertEqual(d.sources, 1000)
+    XCTAssertEqual(d.targets, 10)
+    XCTAssertEqual(d.counts.reduce(0, +), 200)
+    // Column sums are the class sizes.
+    for t in 0..<10 { XCTAssertEqual((0..<1000).reduce(0) { $0 + d[$1, t] }, 20, "class \(t)") }
+    let expected = Assignment.greedy(d).map { [$0] }
+
+    let flm = try e.run(prompt: Self.prompt, mapping: MappingConfig(.flm), training: Self.training, seed: 3)
+    assertSane(flm, "flm")
+    XCTAssertEqual(e.lastMapping?.sources, expected)
+    XCTAssertEqual(flm.finalMapping, expected)
+    XCTAssertEqual(flm.frequency, d)
+    XCTAssertEqual(flm.history.map(\.mapping), [expected, expected])
+    XCTAssertGreaterThan(flm.history[0].remapSeconds, 0)
+    XCTAssertEqual(flm.history[1].remapSeconds, 0, "FLM remapped after the first epoch")
+    XCTAssertEqual(flm.history[1].remappedTargets, [])
+    XCTAssertEqual(
+      try XCTUnwrap(flm.mappingPrecision), Assignment.score(d, Assignment.greedy(d)) / 200, accuracy: 1e-12)
+
+    // The zero-shot baseline is the same mapping without training.
+    let zero = try e.zeroShot(prompt: Self.prompt)
+    XCTAssertEqual(zero.finalMapping, expected)
+    XCTAssertEqual(zero.frequency, d)
+    XCTAssertEqual(zero.confusion.flatMap { $0 }.reduce(0, +), 100)
+  }
+
+  /// Fast ILM re-estimates D from the training passes (every training image once per epoch); BLM trains
+  /// with ω columns that sum to 1.
+  func testFastILMAndBLMRuns() throws {
+    let e = try experiment()
+    let fast = try e.run(prompt: Self.prompt, mapping: MappingConfig(.fastILM), training: Self.training, seed: 1)
+    assertSane(fast, "fast-ilm")
+    let d = try XCTUnwrap(fast.frequency)
+    XCTAssertEqual(d.counts.reduce(0, +), 200)
+    XCTAssertEqual(fast.finalMapping, Assignment.greedy(d).map { [$0] })
+    XCTAssertTrue(fast.history.allSatisfy { $0.mapping?.count == 10 })
+
+    for kind in [MappingKind.blm, .blmPlus] {
+      let blm = try e.run(prompt: Self.prompt, mapping: MappingConfig(kind), training: Self.training, seed: 1)
+      assertSane(blm, kind.rawValue)
+      let mapping = try XCTUnwrap(e.lastMapping)
+      XCTAssertEqual(mapping.omega.count, 1000 * 10)
+      XCTAssertTrue(mapping.omega.allSatisfy { $0.isFinite && $0 >= 0 })
+      for t in 0..<10 {
+        let column = (0..<1000).reduce(0.0) { $0 + Double(mapping.omega[$1 * 10 + t]) }
+        XCTAssertEqual(column, 1, accuracy: 1e-4, "\(kind): ω column \(t)")
+      }
+      let total = try XCTUnwrap(blm.frequency).counts.reduce(0, +)
+      if kind == .blm {
+        XCTAssertEqual(total, 200)  // top-1 counts
+      } else {
+        XCTAssertGreaterThan(total, 0)  // top-1 probabilities (k = max(1, int(1.5)) = 1)
+        XCTAssertLessThan(total, 200)
+      }
+    }
+  }
+
+  /// Same seed, same numbers, also when a batch is split over several micro-batches processed by parallel
+  /// workers (the default at 224 px, where a micro-batch is 2 images). FullyMap sums its layer's gradient
+  /// over the micro-batches, and the summary loss sums per-micro-batch losses: both must not depend on
+  /// which worker finishes first.
+  func testFullyMapIsDeterministicWithManyMicroBatches() throws {
+    let e = try experiment()
+    let saved = e.model.microBatchOverride
+    e.model.microBatchOverride = 4  // 16 micro-batches per batch of 64
+    defer { e.model.microBatchOverride = saved }
+    let training = TrainingConfig(epochs: 1, batchSize: 64, learningRate: 0.01)
+    var runs: [(RunResult, [Float], [Float])] = []
+    for _ in 0..<3 {
+      let r = try e.run(prompt: Self.prompt, mapping: MappingConfig(.fullyMap), training: training, seed: 11)
+      runs.append((r, try XCTUnwrap(e.lastPrompt).delta, try XCTUnwrap(e.lastMapping?.linear).weight))
+    }
+    XCTAssertEqual(runs[0].0.trainableParameters, (32 * 32 - 16 * 16) * 3 + 1000 * 10 + 10)
+    XCTAssertTrue(runs[0].0.history.allSatisfy { $0.trainLoss.isFinite })
+    for i in 1..<runs.count {
+      assertBitwiseEqual(runs[i].2, runs[0].2, "run \(i + 1) vs run 1 (same seed): FullyMap's trained weights")
+      assertBitwiseEqual(runs[i].1, runs[0].1, "run \(i + 1) vs run 1 (same seed): the trained prompt")
+      XCTAssertEqual(
+        runs[i].0.history.map(\.trainLoss), runs[0].0.history.map(\.trainLoss), "run \(i + 1): losses differ")
+      XCTAssertEqual(runs[i].0.testAccuracy, runs[0].0.testAccuracy, "run \(i + 1): test accuracy differs")
+    }
+  }
+
+  /// ILM's prompt update only sums per-image gradients, so it is reproducible under micro-batching.
+  func testILMIsDeterministicWithManyMicroBatches() throws {
+    let e = try experiment()
+    let saved = e.model.microBatchOverride
+    e.model.microBatchOverride = 4
+    defer { e.model.microBatchOverride = saved }
+    let training = TrainingConfig(epochs: 1, batchSize: 64, learningRate: 0.01)
+    let a = try e.run(prompt: Self.prompt, mapping: MappingConfig(.ilm), training: training, seed: 5)
+    let da = try XCTUnwrap(e.lastPrompt).delta
+    let b = try e.run(prompt: Self.prompt, mapping: MappingConfig(.ilm), training: training, seed: 5)
+    let db = try XCTUnwrap(e.lastPrompt).delta
+    assertBitwiseEqual(da, db, "ilm with 16 micro-batches per batch: the trained prompt")
+    XCTAssertEqual(a.testAccuracy, b.testAccuracy)
+    XCTAssertEqual(a.finalMapping, b.finalMapping)
+    // The reported loss sums the micro-batches' losses: the same seed must report the same number.
+    XCTAssertEqual(
+      a.history.map(\.trainLoss), b.history.map(\.trainLoss), "ilm: reported losses differ between identical runs")
+  }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import VPEngine
+import XCTest
+
+/// Locates the real assets (`.cache/assets`) the way the other test targets do: `VPBOOK_ASSETS`, else the
+/// first `.cache/assets` above this file. A missing asset fails the test, unless
+/// `VPBOOK_ALLOW_MISSING_ASSETS=1`, which turns it into a skip.
+enum TestAssets {
+  struct Missing: Error, CustomStringConvertible { var description: String }
+
+  static func root(file: StaticString = #filePath) -> String? {
+    let environment = ProcessInfo.processInfo.environment
+    if let explicit = environment["VPBOOK_ASSETS"], !explicit.isEmpty { return explicit }
+    var directory = URL(fileURLWithPath: "\(file)").deletingLastPathComponent()
+    while directory.path != "/" {
+      let candidate = directory.appendingPathComponent(".cache/assets")
+      var isDirectory: ObjCBool = false
+      if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), isDirectory.boolValue {
+        return candidate.path
+      }
+      directory = directory.deletingLastPathComponent()
+    }
+    return nil
+  }
+
+  /// The path of `relative` under the assets root; throws (fail) or skips when it is missing.
+  static func path(_ relative: String) throws -> String {
+    let found = root().map { $0 + "/" + relative }
+    if let found, FileManager.default.fileExists(atPath: found) { return found }
+    try missing("test asset \(relative) (looked in \(root() ?? "<no .cache/assets above the tests>"))")
+  }
+
+  /// Fails (or skips with `VPBOOK_ALLOW_MISSING_ASSETS=1`) when Fashion-MNIST is not where `DataCatalog` looks.
+  static func requireFashionMNIST() throws {
+    let dir = ProcessInfo.processInfo.environment["VPBOOK_FASHION_MNIST"] ?? "/usr/share/datasets/fashion-mnist"
+    if !FileManager.default.fileExists(atPath: dir + "/train-images-idx3-ubyte.gz") {
+      try missing("Fashion-MNIST in \(dir) (set VPBOOK_FASHION_MNIST)")
+    }
+  }
+
+  static func missing(_ what: String) throws -> Never {
+    let message = "missing \(what); set VPBOOK_ASSETS, or VPBOOK_ALLOW_MISSING_ASSETS=1 to skip"
+    if ProcessInfo.processInfo.environment["VPBOOK_ALLOW_MISSING_ASSETS"] == "1" { throw XCTSkip(message) }
+    throw Missing(description: message)
+  }
+}
+
+/// A fixture file shipped with the tests (`Fixtures/NAME.EXT`).
+func fixtureURL(_ name: String, _ ext: String) throws -> URL {
+  guard let url = Bundle.module.url(forResource: name, withExtension: ext, subdirectory: "Fixtures") else {
+    throw TestAssets.Missing(description: "fixture Fixtures/\(name).\(ext) not in the test bundle")
+  }
+  return url
+}
+
+/// Decodes a JSON fixture.
+func loadFixture<T: Decodable>(_ name: String, as type: T.Type) throws -> T {
+  try JSONDecoder().decode(T.self, from: Data(contentsOf: try fixtureURL(name, "json")))
+}
+
+/// Uniform floats in `[lo, hi)` from a seeded generator.
+func uniform(_ count: Int, _ rng: inout SplitMix64, _ lo: Float = -1, _ hi: Float = 1) -> [Float] {
+  (0..<count).map { _ in lo + (hi - lo) * Float(rng.next() >> 40) / Float(1 << 24) }
+}
+
+/// `Σ a ⊙ b` accumulated in Double.
+func dot(_ a: [Float], _ b: [Float]) -> Double {
+  precondition(a.count == b.count)
+  var s = 0.0
+  for i in 0..<a.count { s += Double(a[i]) * Double(b[i]) }
+  return s
+}
+
+/// A frequency matrix from rows of counts (`rows[s][t]`).
+func matrix(_ rows: [[Double]]) -> FrequencyMatrix {
+  FrequencyMatrix(sources: rows.count, targets: rows[0].count, counts: rows.flatMap { $0 })
+}
+
+extension LabelMapping {
+  func targetLogits(_ z: [Float], rows: Int) -> [Float] {
+    z.withUnsafeBufferPointer { targetLogits($0.baseAddress!, rows: rows) }
+  }
+
+  func sourceGradient(_ g: [Float], z: [Float], rows: Int) -> (source: [Float], weight: [Float]?, bias: [Float]?) {
+    z.withUnsafeBufferPointer { sourceGradient(g, sourceLogits: $0.baseAddress!, rows: rows) }
+  }
+}
+
+extension FrequencyMatrix {
+  mutating func add(_ logits: [Float], target: Int, topK: Int = 0) {
+    logits.withUnsafeBufferPointer { add(logits: $0.baseAddress!, target: target, topK: topK) }
+  }
+}
+
+/// Asserts `|a − b| ≤ tolerance` elementwise, naming the first offending index.
+func assertClose(
+  _ a: [Float], _ b: [Float], tolerance: Float, _ message: String = "", file: StaticString = #filePath,
+  line: UInt = #line
+) {
+  XCTAssertEqual(a.count, b.count, "\(message): lengths differ", file: file, line: line)
+  for i in 0..<min(a.count, b.count) where !(abs(a[i] - b[i]) <= tolerance) {
+    XCTFail("\(message): [\(i)] \(a[i]) vs \(b[i]) (tolerance \(tolerance))", file: file, line: line)
+    return
+  }
+}

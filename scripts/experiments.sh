@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The acceptance experiments of the VP-engine issue, written as plain `vpbook train` calls so that anyone can
+# rerun them: results go to output/experiments/NAME.json (one file per protocol × mapping, all seeds inside).
+#   scripts/experiments.sh [xs|s|extras|overlap|all]     (VPBOOK=path/to/vpbook to use another build)
+# TEST_CURVE=1 also evaluates the test split after every epoch (curves only; it triples the cost of the small
+# protocols); the validation accuracy per epoch is always recorded.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+vpbook="${VPBOOK:-.build/release/vpbook}"
+out=output/experiments
+mkdir -p "$out"
+run() {  # name, then vpbook train arguments
+  local name=$1; shift
+  if [[ -s "$out/$name.json" ]]; then echo "skip $name (done)"; return; fi
+  echo "== $name: $*"
+  "$vpbook" train --quiet --json "$out/$name.json" "$@" | tee "$out/$name.txt"
+}
+protocol_s=(--data fashion-mnist --per-class 500 --val-per-class 50 --test 2000 --canvas 128 --image 64 --epochs 10 --lr 0.01 --batch 64)
+protocol_xs=(--data fashion-mnist --per-class 100 --val-per-class 50 --test 2000 --canvas 128 --image 64 --epochs 10 --lr 0.01 --batch 64)
+what=${1:-all}
+if [[ $what == xs || $what == all ]]; then
+  for m in rlm flm ilm; do run "xs-$m" "${protocol_xs[@]}" --mapping $m --seeds 7,8,9 ${TEST_CURVE:+--test-curve}; done
+fi
+if [[ $what == overlap || $what == all ]]; then
+  # Where the mapping matters: small budgets, classes that overlap ImageNet's, many classes.
+  small=(--per-class 50 --val-per-class 20 --test 50 --canvas 128 --image 64 --epochs 5 --lr 0.01 --batch 64)
+  for d in ${OVERLAP_DATA:-animal-mnist union30 mnist-5k}; do
+    for m in rlm flm ilm; do run "$d-$m" --data $d "${small[@]}" --mapping $m --seeds 7,8,9 ${TEST_CURVE:+--test-curve}; done
+  done
+fi
+if [[ $what == s || $what == all ]]; then
+  for m in rlm flm ilm; do run "s-$m" "${protocol_s[@]}" --mapping $m --seeds ${SEEDS:-7,8,9} ${TEST_CURVE:+--test-curve}; done
+fi
+# The other mappings and the baselines (PROTOCOL=s for FMNIST-VP-S; default the small-data protocol).
+if [[ $what == extras || $what == all ]]; then
+  p=${PROTOCOL:-xs}
+  if [[ $p == s ]]; then args=("${protocol_s[@]}"); else args=("${protocol_xs[@]}"); fi
+  for m in blm blm+ fullymap fast-ilm; do run "$p-$m" "${args[@]}" --mapping $m --seeds ${SEEDS:-7}; done
+  run "$p-zero-shot" "${args[@]}" --baseline zero-shot
+  run "$p-linear-probe" "${args[@]}" --baseline linear-probe --lr 0.1 --seeds ${SEEDS:-7}
+fi
