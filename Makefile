@@ -1,5 +1,5 @@
 # vpbook — the two commands of the README:
-#   make report   set up, build, and run the main job (output/tour.html once the notebook runner lands)
+#   make report   set up, build, and run the main job: notebooks/tour.md -> output/tour.html
 #   make test     set up, build (release: the numeric tests need optimised code) and run every test
 SWIFT ?= swift
 RELEASE = $(SWIFT) build -c release
@@ -13,14 +13,12 @@ build: setup
 	$(RELEASE) --product vpbook
 
 test: setup
+	@bash scripts/setup.sh --browser   # Debian's chromium, for the browser check of the tour report
 	$(RELEASE) --build-tests
 	$(SWIFT) test -c release --skip-build
 
 report: build
-	@mkdir -p output
-	.build/release/vpbook classify --model mobilenet_v2 .cache/assets/images/chelsea.png \
-	  .cache/assets/images/coffee.png .cache/assets/images/astronaut.png .cache/assets/images/rocket.jpg \
-	  | tee output/classify.txt
+	.build/release/vpbook run notebooks/tour.md -o output/tour.html
 
 bench: setup
 	$(SWIFT) run -c release vpbench

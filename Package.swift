@@ -34,7 +34,7 @@ let package = Package(
     .target(
       name: "VPNotebook",
       dependencies: [
-        "CCmark", "VPEngine", "VPModels", "VPData", "VPImage", "VPCheckpoint",
+        "CCmark", "VPEngine", "VPModels", "VPData", "VPImage", "VPCheckpoint", "VPTensor",
         .product(name: "Yams", package: "Yams"),
       ]),
     .target(name: "VPEngine", dependencies: ["VPModels", "VPData", "VPTensor", "VPAssets"], swiftSettings: fastMath),
@@ -65,7 +65,7 @@ let package = Package(
     .testTarget(name: "VPImageTests", dependencies: ["VPImage"], exclude: ["Reference"], resources: [.copy("Fixtures")]),
     .testTarget(
       name: "VPDataTests", dependencies: ["VPData", "VPImage"], exclude: ["Reference"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "VPNotebookTests", dependencies: ["VPNotebook"], exclude: ["Golden"]),
+    .testTarget(name: "VPNotebookTests", dependencies: ["VPNotebook", "VPEngine", "VPImage"], exclude: ["Golden"]),
     .testTarget(name: "VPEngineTests", dependencies: ["VPEngine", "VPModels", "VPData", "VPTensor"], exclude: ["Reference"], resources: [.copy("Fixtures")]),
   ]
 )

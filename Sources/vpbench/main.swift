@@ -54,6 +54,28 @@ var repeats = quick ? 1 : 3
 if let i = arguments.firstIndex(of: "--model"), i + 1 < arguments.count { onlyModel = arguments[i + 1] }
 if let i = arguments.firstIndex(of: "--repeat"), i + 1 < arguments.count, let n = Int(arguments[i + 1]) { repeats = n }
 
+/// OpenBLAS single-precision GEMM on large square matrices, one thread: the per-core ceiling the
+/// convolutions are measured against.
+func gemmCeiling(_ n: Int = 1024) -> Double {
+  let a = [Float](repeating: 0.5, count: n * n)
+  var c = [Float](repeating: 0, count: n * n)
+  let seconds = time(3) {
+    a.withUnsafeBufferPointer { ap in
+      c.withUnsafeMutableBufferPointer { cp in
+        BLAS.sgemm(
+          transA: false, transB: false, m: n, n: n, k: n, a: ap.baseAddress!, lda: n, b: ap.baseAddress!, ldb: n,
+          c: cp.baseAddress!, ldc: n)
+      }
+    }
+  }
+  return 2 * Double(n * n * n) / seconds / 1e9
+}
+
+if arguments.contains("--gemm") {
+  print(String(format: "OpenBLAS sgemm 1024³, one thread: %.1f GFLOP/s", gemmCeiling()))
+  exit(0)
+}
+
 let mapped = (0..<10).map { $0 * 100 }
 let settings = quick ? [Setting(canvas: 128, batch: 16)] : [Setting(canvas: 224, batch: 32), Setting(canvas: 128, batch: 64)]
 print("vpbench — threads \(Parallel.threadCount), \(BLAS.configuration)")

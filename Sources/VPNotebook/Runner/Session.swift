@@ -1,0 +1,100 @@
+import Foundation
+import VPEngine
+import VPModels
+
+/// The train / validation / test splits of one data set at one image side.
+struct PreparedData: @unchecked Sendable {
+  var train: ImageSet
+  var validation: ImageSet?
+  var test: ImageSet
+}
+
+/// Loaded models and prepared data, kept between runs of the same process (`vpbook watch`, tests), and
+/// loaded only when an executing block needs them.
+public final class RunnerResources: @unchecked Sendable {
+  private let lock = NSLock()
+  private var models: [ModelChoice: ImageClassifier] = [:]
+  private var imageNetNames: [String]?
+  private var prepared: [(key: String, data: PreparedData)] = []
+  /// How many prepared data sets are kept (least recently used first out).
+  private let preparedLimit = 6
+
+  public init() {}
+
+  /// The model, loaded once.
+  func model(_ choice: ModelChoice) throws -> ImageClassifier {
+    lock.lock()
+    defer { lock.unlock() }
+    if let model = models[choice] { return model }
+    let model = try ModelZoo.load(choice.name, weights: choice.weights)
+    models[choice] = model
+    return model
+  }
+
+  /// The 1000 ImageNet class names, or `class N` names for another number of source classes.
+  func sourceNames(count: Int) -> [String] {
+    lock.lock()
+    defer { lock.unlock() }
+    if count == 1000 {
+      if imageNetNames == nil { imageNetNames = try? ImageNetClasses.names() }
+      if let imageNetNames { return imageNetNames }
+    }
+    return (0..<count).map { "class \($0)" }
+  }
+
+  /// The splits of `spec` at `side`, prepared once.
+  func data(_ spec: DataSpec, side: Int) throws -> PreparedData {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = .sortedKeys
+    let key = (String(data: (try? encoder.encode(spec)) ?? Data(), encoding: .utf8) ?? spec.name) + "@\(side)"
+    lock.lock()
+    if let index = prepared.firstIndex(where: { $0.key == key }) {
+      let entry = prepared.remove(at: index)
+      prepared.append(entry)
+      lock.unlock()
+      return entry.data
+    }
+    lock.unlock()
+    let split = try DataCatalog.prepare(spec, side: side)
+    let data = PreparedData(train: split.train, validation: split.validation, test: split.test)
+    lock.lock()
+    prepared.append((key, data))
+    if prepared.count > preparedLimit { prepared.removeFirst() }
+    lock.unlock()
+    return data
+  }
+}
+
+/// The state blocks share while a notebook runs: the model, data and prompt in effect, and every named run
+/// with its learned prompt.
+final class Session {
+  var model: ModelChoice?
+  var data: DataSpec?
+  var prompt: PromptConfig?
+  private(set) var groups: [String: RunGroup] = [:]
+  /// Names in registration order (a re-registered name moves to the end).
+  private(set) var order: [String] = []
+  private(set) var deltas: [String: [Float]] = [:]
+
+  func register(_ group: RunGroup, delta: [Float]?) {
+    groups[group.name] = group
+    order.removeAll { $0 == group.name }
+    order.append(group.name)
+    deltas[group.name] = delta
+  }
+
+  func group(_ name: String) throws -> RunGroup {
+    guard let group = groups[name] else { throw NotebookError("run '\(name)' is not available") }
+    return group
+  }
+
+  /// Applies a statement's plain assignment (model, data, prompt); other statements change nothing here.
+  func assign(_ statement: Statement) {
+    switch statement {
+    case .model(let name, let weights): model = ModelChoice(name: name, weights: weights)
+    case .data(let spec): data = spec
+    case .prompt(let config): prompt = config
+    case .run, .show: break
+    }
+  }
+}

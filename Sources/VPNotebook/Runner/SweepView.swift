@@ -1,0 +1,137 @@
+import Foundation
+import VPEngine
+
+/// The table and chart of a `sweep`.
+enum SweepView {
+  /// How an axis is named in headers and on chart axes.
+  static func axisName(_ axis: String) -> String {
+    switch axis {
+    case "image": return "image side (px)"
+    case "canvas": return "canvas (px)"
+    case "mapping": return "mapping"
+    case "interval": return "remapping interval (epochs)"
+    case "lr": return "learning rate"
+    case "m": return "sources per target (m)"
+    case "epochs": return "epochs"
+    case "batch": return "batch size"
+    case "data": return "data set"
+    case "per_class": return "training images per class"
+    case "assignment": return "assignment"
+    case "optimizer": return "optimizer"
+    case "schedule": return "schedule"
+    case "topk": return "top-k"
+    default: return axis
+    }
+  }
+
+  static let numericAxes: Set<String> = ["image", "canvas", "interval", "lr", "m", "epochs", "batch", "per_class", "topk"]
+
+  /// The sweep's panels: a table (a pivot table for two axes) and a chart (lines over the first numeric
+  /// axis, or grouped bars when every axis is categorical).
+  static func panels(_ groups: [RunGroup], axes: [String]) -> [Panel] {
+    var panels: [Panel] = []
+    let context = ResultsView.context(groups)
+    let title = "Test accuracy (%) by " + axes.map(axisName).joined(separator: " × ")
+      + (context.isEmpty ? "" : " — " + context)
+    panels.append(Panel(kind: .table, title: title, html: table(groups, axes: axes).html()))
+    if let chart = chart(groups, axes: axes) { panels.append(chart) }
+    return panels
+  }
+
+  /// Values of `axis` in the order they first appear.
+  static func values(_ axis: String, in groups: [RunGroup]) -> [String] {
+    var seen: [String] = []
+    for group in groups {
+      if let value = group.axisValues[axis], !seen.contains(value) { seen.append(value) }
+    }
+    return seen
+  }
+
+  static func table(_ groups: [RunGroup], axes: [String]) -> ResultsTable {
+    if axes.count == 2 {
+      // Pivot: the mapping (or the second axis) down, the other across; the best row per column is bold.
+      let rowAxis = axes.contains("mapping") ? "mapping" : axes[1]
+      let columnAxis = axes.first { $0 != rowAxis }!
+      let columnValues = values(columnAxis, in: groups)
+      var columns = [ResultsTable.Column(axisName(rowAxis), better: .none)]
+      for value in columnValues {
+        columns.append(.init(columnAxis == "data" ? value : "\(columnAxis) = \(value)", better: .higher, decimals: 1))
+      }
+      let rows = values(rowAxis, in: groups).map { rowValue -> [ResultsTable.Cell] in
+        [.text(rowValue)]
+          + columnValues.map { columnValue in
+            groups.first { $0.axisValues[rowAxis] == rowValue && $0.axisValues[columnAxis] == columnValue }
+              .map { ResultsView.percent($0.testAccuracy) } ?? .empty
+          }
+      }
+      return ResultsTable(columns: columns, rows: rows)
+    }
+    var columns = axes.map { ResultsTable.Column(axisName($0), better: .none) }
+    columns.append(.init("Test acc.", unit: "%", better: .higher, decimals: 1))
+    let showValidation = groups.contains { $0.bestValidation != nil }
+    if showValidation { columns.append(.init("Best val. acc.", unit: "%", better: .higher, decimals: 1)) }
+    columns.append(.init("Wall time", unit: "s", better: .none, decimals: 1))
+    let rows = groups.map { group -> [ResultsTable.Cell] in
+      var row: [ResultsTable.Cell] = axes.map { .text(group.axisValues[$0] ?? "") }
+      row.append(ResultsView.percent(group.testAccuracy))
+      if showValidation { row.append(group.bestValidation.map(ResultsView.percent) ?? .empty) }
+      row.append(ResultsView.plain(group.wallSeconds))
+      return row
+    }
+    return ResultsTable(columns: columns, rows: rows)
+  }
+
+  static func chart(_ groups: [RunGroup], axes: [String]) -> Panel? {
+    let seedCount = groups.map(\.results.count).max() ?? 1
+    let over = seedCount > 1 ? " (mean ± std over \(seedCount) seeds)" : ""
+    if let xAxis = axes.first(where: { numericAxes.contains($0) }) {
+      let others = axes.filter { $0 != xAxis }
+      var seriesNames: [String] = []
+      var points: [String: [(x: Double, y: Double, std: Double)]] = [:]
+      for group in groups {
+        guard let text = group.axisValues[xAxis], var x = Double(text) else { continue }
+        if xAxis == "lr" { x = log10(x) }
+        let name =
+          others.count == 1
+          ? group.axisValues[others[0]] ?? "" : others.map { "\($0)=\(group.axisValues[$0] ?? "")" }.joined(separator: ", ")
+        if !seriesNames.contains(name) { seriesNames.append(name) }
+        let summary = group.testAccuracy
+        points[name, default: []].append((x, summary.mean * 100, summary.n > 1 ? summary.std * 100 : 0))
+      }
+      let series = seriesNames.map { name -> SVGChart.Line.Series in
+        let sorted = points[name, default: []].sorted { $0.x < $1.x }
+        let band = sorted.contains { $0.std > 0 } ? sorted.map(\.std) : nil
+        return .init(name: others.isEmpty ? "" : name, x: sorted.map(\.x), y: sorted.map(\.y), band: band)
+      }
+      let xLabel = xAxis == "lr" ? "learning rate (log₁₀)" : axisName(xAxis)
+      let title = "Test accuracy by \(axisName(xAxis))" + over
+      let chart = SVGChart.Line(series: series, xLabel: xLabel, yLabel: "test accuracy (%)", title: title)
+      return Panel(kind: .figure, title: title, html: chart.svg())
+    }
+    let categoryAxis = axes.contains("data") ? "data" : axes[0]
+    let others = axes.filter { $0 != categoryAxis }
+    let categories = values(categoryAxis, in: groups)
+    var seriesNames: [String] = []
+    for group in groups {
+      let name = others.map { group.axisValues[$0] ?? "" }.joined(separator: ", ")
+      if !seriesNames.contains(name) { seriesNames.append(name) }
+    }
+    let series = seriesNames.map { name -> SVGChart.Bar.Series in
+      var values: [Double] = []
+      var errors: [Double] = []
+      for category in categories {
+        let group = groups.first { candidate in
+          candidate.axisValues[categoryAxis] == category
+            && others.map { candidate.axisValues[$0] ?? "" }.joined(separator: ", ") == name
+        }
+        values.append(group.map { $0.testAccuracy.mean * 100 } ?? .nan)
+        errors.append(group.map { $0.testAccuracy.n > 1 ? $0.testAccuracy.std * 100 : 0 } ?? 0)
+      }
+      return .init(name: name, values: values, errors: errors.contains { $0 > 0 } ? errors : nil)
+    }
+    let title = "Test accuracy by \(axisName(categoryAxis))" + over
+    let chart = SVGChart.Bar(
+      categories: categories, series: series, xLabel: axisName(categoryAxis), yLabel: "test accuracy (%)", title: title)
+    return Panel(kind: .figure, title: title, html: chart.svg())
+  }
+}
