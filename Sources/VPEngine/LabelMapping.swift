@@ -1,4 +1,5 @@
 import Foundation
+import VPData
 import VPTensor
 
 /// The output label mappings of REFERENCE.md §3.

@@ -1,18 +1,9 @@
-/// SplitMix64: a small, fast, seedable generator (Steele, Lea & Flood 2014). Every random choice in vpbook
-/// goes through one of these, so the same seed gives the same numbers on every machine.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-  public private(set) var state: UInt64
-  public init(seed: UInt64) { state = seed }
+import VPData
 
-  public mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-
-  /// A uniform integer in `0..<bound` (Lemire's multiply-shift; the bias is below 2⁻³² for our sizes).
+// Every random choice in vpbook goes through VPData's `SplitMix64`, so the same seed gives the same numbers on
+// every machine. These are the draws the engine needs on top of it.
+extension SplitMix64 {
+  /// A uniform integer in `0..<bound` (multiply-shift on the high 32 bits; the bias is below 2⁻³² · bound).
   public mutating func below(_ bound: Int) -> Int {
     precondition(bound > 0)
     return Int((UInt64(truncatingIfNeeded: next() >> 32) &* UInt64(bound)) >> 32)

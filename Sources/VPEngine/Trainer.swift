@@ -1,4 +1,5 @@
 import Foundation
+import VPData
 import VPModels
 import VPTensor
 

@@ -1,3 +1,4 @@
+import VPData
 import VPEngine
 import VPModels
 import XCTest
