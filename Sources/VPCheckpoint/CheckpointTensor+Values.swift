@@ -70,8 +70,7 @@ extension CheckpointTensor {
 
   /// Loads element `index` of type `T` (little-endian) from `base`.
   @inline(__always)
-  private static func load<T: FixedWidthInteger>(_ base: UnsafeRawPointer, _ index: Int, _ type: T.Type) -> T
-  {
+  private static func load<T: FixedWidthInteger>(_ base: UnsafeRawPointer, _ index: Int, _ type: T.Type) -> T {
     T(littleEndian: base.loadUnaligned(fromByteOffset: index &* MemoryLayout<T>.size, as: T.self))
   }
 

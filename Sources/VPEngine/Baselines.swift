@@ -10,7 +10,8 @@ extension Experiment {
     try promptConfig.validate()
     let started = Date()
     let prompt = VisualPrompt(promptConfig, normalization: model.normalization)
-    let mapping = try LabelMapping(MappingConfig(.flm, assignment: assignment), sources: model.classCount, targets: classCount, seed: 0)
+    let mapping = try LabelMapping(
+      MappingConfig(.flm, assignment: assignment), sources: model.classCount, targets: classCount, seed: 0)
     let t0 = Date()
     mapping.update(from: frequencyMatrix(train, prompt: prompt))
     let remap = Date().timeIntervalSince(t0)
@@ -23,14 +24,17 @@ extension Experiment {
       validationCount: validation?.count ?? 0, testCount: test.count, history: [], selectedEpoch: 0,
       testAccuracy: final.accuracy, perClassAccuracy: final.perClass, confusion: final.confusion,
       mappingPrecision: mapping.precision, finalMapping: mapping.sources,
-      finalMappingNames: sourceNames.map { n in mapping.sources.map { $0.map { n[$0] } } }, frequency: mapping.frequency,
-      wallSeconds: Date().timeIntervalSince(started), remapSeconds: remap, trainImagesPerSecond: 0, trainableParameters: 0)
+      finalMappingNames: sourceNames.map { n in mapping.sources.map { $0.map { n[$0] } } },
+      frequency: mapping.frequency,
+      wallSeconds: Date().timeIntervalSince(started), remapSeconds: remap, trainImagesPerSecond: 0,
+      trainableParameters: 0)
   }
 
   /// The linear-probe baseline: a new `Linear(features → K)` on the frozen penultimate features of the
   /// images as the untrained prompt presents them, trained with `training` (REFERENCE: Adam, lr 0.1);
   /// the epoch is selected on the validation split.
-  public func linearProbe(prompt promptConfig: PromptConfig, training: TrainingConfig, seed: UInt64) throws -> RunResult {
+  public func linearProbe(prompt promptConfig: PromptConfig, training: TrainingConfig, seed: UInt64) throws -> RunResult
+  {
     try promptConfig.validate()
     try training.validate()
     let started = Date()
@@ -61,7 +65,8 @@ extension Experiment {
     var rng = SplitMix64(seed: seed).fork(0x4C50)
     let bound = 1 / Float(f).squareRoot()
     func u() -> Float { (Float(rng.next() >> 40) / Float(1 << 24) * 2 - 1) * bound }
-    var layer = Linear(weight: (0..<(f * k)).map { _ in u() }, bias: (0..<k).map { _ in u() }, inFeatures: f, outFeatures: k)
+    var layer = Linear(
+      weight: (0..<(f * k)).map { _ in u() }, bias: (0..<k).map { _ in u() }, inFeatures: f, outFeatures: k)
     var ow = Optimizer(training.optimizer, count: layer.weight.count, weightDecay: training.weightDecay)
     var ob = Optimizer(training.optimizer, count: layer.bias.count)
     let steps = (train.count + training.batchSize - 1) / training.batchSize
@@ -113,7 +118,8 @@ extension Experiment {
             base: training.learningRate, epoch: epoch, epochs: training.epochs, step: 0, stepsPerEpoch: steps),
           trainLoss: lossSum / Double(steps), trainAccuracy: Double(correct) / Double(train.count),
           validationAccuracy: va, testAccuracy: testEveryEpoch ? accuracy(testFeatures, test.labels, layer).0 : nil,
-          seconds: Date().timeIntervalSince(t0), remapSeconds: 0, remappedTargets: [], mapping: nil, mappingPrecision: nil))
+          seconds: Date().timeIntervalSince(t0), remapSeconds: 0, remappedTargets: [], mapping: nil,
+          mappingPrecision: nil))
       let score = va ?? Double(epoch)
       if best == nil || score > best!.0 { best = (score, epoch + 1, layer) }
     }
@@ -125,7 +131,8 @@ extension Experiment {
     }
     return RunResult(
       name: "linear probe", model: model.name, dataset: train.name, seed: seed, prompt: promptConfig, mapping: nil,
-      training: training, classNames: train.classNames, trainCount: train.count, validationCount: validation?.count ?? 0,
+      training: training, classNames: train.classNames, trainCount: train.count,
+      validationCount: validation?.count ?? 0,
       testCount: test.count, history: history, selectedEpoch: best!.1, testAccuracy: acc, perClassAccuracy: perClass,
       confusion: confusion, mappingPrecision: nil, finalMapping: nil, finalMappingNames: nil, frequency: nil,
       wallSeconds: Date().timeIntervalSince(started), remapSeconds: 0, trainImagesPerSecond: 0,

@@ -59,15 +59,25 @@ public enum DataCatalog {
       return (try concatenate(parts.map { $0.0 }, prefixes: parts.map { $0.1 }, name: "union30"), nil)
     default:
       if let path = name.dropPrefix("imagefolder:") {
-        return (try LabeledImages.imageFolder(root: path, size: nil, name: URL(fileURLWithPath: path).lastPathComponent), nil)
+        return (
+          try LabeledImages.imageFolder(root: path, size: nil, name: URL(fileURLWithPath: path).lastPathComponent), nil
+        )
       }
       if let dir = name.dropPrefix("cifar10:") {
-        return (try LabeledImages.cifar10(directory: dir, partition: .train), try LabeledImages.cifar10(directory: dir, partition: .test))
+        return (
+          try LabeledImages.cifar10(directory: dir, partition: .train),
+          try LabeledImages.cifar10(directory: dir, partition: .test)
+        )
       }
       if let dir = name.dropPrefix("cifar100:") {
-        return (try LabeledImages.cifar100(directory: dir, partition: .train), try LabeledImages.cifar100(directory: dir, partition: .test))
+        return (
+          try LabeledImages.cifar100(directory: dir, partition: .train),
+          try LabeledImages.cifar100(directory: dir, partition: .test)
+        )
       }
-      throw EngineError("data: unknown data set '\(name)' (known: \(builtIn.joined(separator: ", ")), imagefolder:PATH, cifar10:DIR, cifar100:DIR)")
+      throw EngineError(
+        "data: unknown data set '\(name)' (known: \(builtIn.joined(separator: ", ")), imagefolder:PATH, cifar10:DIR, cifar100:DIR)"
+      )
     }
   }
 
@@ -76,7 +86,9 @@ public enum DataCatalog {
   public static func concatenate(_ sets: [LabeledImages], prefixes: [String], name: String) throws -> LabeledImages {
     guard let first = sets.first else { throw EngineError("data: nothing to concatenate") }
     for s in sets where s.height != first.height || s.width != first.width || s.channels != first.channels {
-      throw EngineError("data: \(s.name) has \(s.height)×\(s.width)×\(s.channels) images, \(first.name) \(first.height)×\(first.width)×\(first.channels)")
+      throw EngineError(
+        "data: \(s.name) has \(s.height)×\(s.width)×\(s.channels) images, \(first.name) \(first.height)×\(first.width)×\(first.channels)"
+      )
     }
     var images: [Float] = []
     var labels: [Int] = []
@@ -92,9 +104,12 @@ public enum DataCatalog {
   }
 
   /// The train / validation / test splits of `spec`, resized (bilinear) to `side` and expanded to RGB.
-  public static func prepare(_ spec: DataSpec, side: Int) throws -> (train: ImageSet, validation: ImageSet?, test: ImageSet) {
+  public static func prepare(_ spec: DataSpec, side: Int) throws -> (
+    train: ImageSet, validation: ImageSet?, test: ImageSet
+  ) {
     let (trainFile, testFile) = try load(spec.name)
-    let selection: Split.TestSelection = testFile != nil ? .separateFile(count: spec.test) : .heldOut(perClass: spec.test)
+    let selection: Split.TestSelection =
+      testFile != nil ? .separateFile(count: spec.test) : .heldOut(perClass: spec.test)
     let split = try Split(
       labels: trainFile.labels, classCount: trainFile.classCount, perClass: spec.perClass, val: spec.validationPerClass,
       test: selection, seed: spec.seed)

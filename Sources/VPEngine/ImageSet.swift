@@ -7,8 +7,11 @@ public struct ImageSet: Sendable {
   public var name: String
 
   public init(images: [Float], labels: [Int], side: Int, classNames: [String], name: String) {
-    precondition(images.count == labels.count * side * side * 3, "image buffer does not match \(labels.count) images of \(side)²×3")
-    precondition(labels.allSatisfy { $0 >= 0 && $0 < classNames.count }, "label outside the \(classNames.count) classes")
+    precondition(
+      images.count == labels.count * side * side * 3, "image buffer does not match \(labels.count) images of \(side)²×3"
+    )
+    precondition(
+      labels.allSatisfy { $0 >= 0 && $0 < classNames.count }, "label outside the \(classNames.count) classes")
     self.images = images
     self.labels = labels
     self.side = side
@@ -31,7 +34,8 @@ public struct ImageSet: Sendable {
         }
       }
     }
-    return ImageSet(images: out, labels: indices.map { labels[$0] }, side: side, classNames: classNames, name: name ?? self.name)
+    return ImageSet(
+      images: out, labels: indices.map { labels[$0] }, side: side, classNames: classNames, name: name ?? self.name)
   }
 
   /// Images per class.

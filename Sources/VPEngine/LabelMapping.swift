@@ -65,7 +65,9 @@ public struct MappingConfig: Codable, Sendable, Equatable {
   /// A short name for tables: `ilm`, `ilm/hungarian`, `itermap(m=5)`, `blm+(k=2)`.
   public var label: String {
     var s = kind.rawValue
-    if [.freqMap, .iterMap].contains(kind) || (kind == .semantic && sourcesPerTarget > 1) { s += "(m=\(sourcesPerTarget))" }
+    if [.freqMap, .iterMap].contains(kind) || (kind == .semantic && sourcesPerTarget > 1) {
+      s += "(m=\(sourcesPerTarget))"
+    }
     if kind == .blmPlus, let k = topK { s += "(k=\(k))" }
     if [.flm, .ilm, .fastILM].contains(kind), assignment == .hungarian { s += "/hungarian" }
     if [.ilm, .iterMap, .blm, .blmPlus, .fastILM].contains(kind), interval != 1 { s += "/every \(interval)" }
@@ -77,7 +79,8 @@ public struct MappingConfig: Codable, Sendable, Equatable {
     guard sourcesPerTarget >= 1 else { throw EngineError("mapping: sources per target must be ≥ 1") }
     let m = [.freqMap, .iterMap, .semantic].contains(kind) ? sourcesPerTarget : 1
     guard targets * m <= sources else {
-      throw EngineError("mapping: \(targets) target classes × \(m) need more than the model's \(sources) source classes")
+      throw EngineError(
+        "mapping: \(targets) target classes × \(m) need more than the model's \(sources) source classes")
     }
     if let k = topK, k < 1 || k > sources { throw EngineError("mapping: top-k must be in 1…\(sources), got \(k)") }
     guard lambda >= 0, lambda.isFinite else { throw EngineError("mapping: BLM's λ must be ≥ 0, got \(lambda)") }
@@ -162,7 +165,9 @@ public final class LabelMapping: @unchecked Sendable {
       }
       omega = w
       // For reports: each target's most heavily weighted source.
-      sources = (0..<targetCount).map { t in [(0..<sourceCount).max { w[$0 * targetCount + t] < w[$1 * targetCount + t] }!] }
+      sources = (0..<targetCount).map { t in
+        [(0..<sourceCount).max { w[$0 * targetCount + t] < w[$1 * targetCount + t] }!]
+      }
     }
     return (0..<targetCount).filter { before.count != sources.count || before[$0] != sources[$0] }
   }
@@ -184,7 +189,9 @@ public final class LabelMapping: @unchecked Sendable {
     case .blm, .blmPlus:
       omega.withUnsafeBufferPointer { w in
         out.withUnsafeMutableBufferPointer { o in
-          BLAS.sgemm(transA: false, transB: false, m: rows, n: k, k: s, a: z, lda: s, b: w.baseAddress!, ldb: k, c: o.baseAddress!, ldc: k)
+          BLAS.sgemm(
+            transA: false, transB: false, m: rows, n: k, k: s, a: z, lda: s, b: w.baseAddress!, ldb: k,
+            c: o.baseAddress!, ldc: k)
         }
       }
     default:

@@ -38,7 +38,9 @@ public struct PromptConfig: Codable, Sendable, Equatable {
         throw EngineError("prompt: image side \(image) must be between 1 and the canvas (\(canvas))")
       }
     }
-    if let f = frame, f < 1 || 2 * f > canvas { throw EngineError("prompt: frame width \(f) does not fit canvas \(canvas)") }
+    if let f = frame, f < 1 || 2 * f > canvas {
+      throw EngineError("prompt: frame width \(f) does not fit canvas \(canvas)")
+    }
   }
 
   /// AutoVP's input scaling: image side `int(128 r)` inside a 224 canvas (r ∈ {0.5, 1, 1.5} → border 80/48/16).

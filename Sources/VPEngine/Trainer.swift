@@ -31,7 +31,9 @@ public final class Experiment: @unchecked Sendable {
   /// Evaluate the test split after every epoch too (for per-epoch curves; never used for selection).
   public var testEveryEpoch = false
 
-  public init(model: ImageClassifier, train: ImageSet, validation: ImageSet?, test: ImageSet, sourceNames: [String]? = nil)
+  public init(
+    model: ImageClassifier, train: ImageSet, validation: ImageSet?, test: ImageSet, sourceNames: [String]? = nil
+  )
     throws
   {
     guard train.count > 0 else { throw EngineError("data: the training split is empty") }
@@ -115,7 +117,8 @@ public final class Experiment: @unchecked Sendable {
     try promptConfig.validate()
     try training.validate()
     guard promptConfig.imageSide == train.side else {
-      throw EngineError("prompt: the data was prepared at \(train.side) px but the prompt places \(promptConfig.imageSide) px images")
+      throw EngineError(
+        "prompt: the data was prepared at \(train.side) px but the prompt places \(promptConfig.imageSide) px images")
     }
     let started = Date()
     let prompt = VisualPrompt(promptConfig, normalization: model.normalization)
@@ -125,7 +128,8 @@ public final class Experiment: @unchecked Sendable {
         throw EngineError("mapping: semantic needs the source classes' WordNet synsets (ImageNet-1k models only)")
       }
       mapping.setSemantic(
-        similarity: SemanticSimilarity.matrix(targetNames: train.classNames, imageNetSynsets: synsets, wordNet: try WordNet()))
+        similarity: SemanticSimilarity.matrix(
+          targetNames: train.classNames, imageNetSynsets: synsets, wordNet: try WordNet()))
     }
     var rng = SplitMix64(seed: seed).fork(0x5348)
     var promptOptimizer = Optimizer(training.optimizer, count: prompt.delta.count, weightDecay: training.weightDecay)
@@ -152,7 +156,10 @@ public final class Experiment: @unchecked Sendable {
         if mappingConfig.kind == .fastILM, let carried {
           d = carried
         } else {
-          progress?(TrainingProgress(epoch: epoch + 1, epochs: training.epochs, step: 0, steps: steps, imagesPerSecond: 0, loss: .nan, phase: "remap"))
+          progress?(
+            TrainingProgress(
+              epoch: epoch + 1, epochs: training.epochs, step: 0, steps: steps, imagesPerSecond: 0, loss: .nan,
+              phase: "remap"))
           d = frequencyMatrix(train, prompt: prompt, topK: mapping.topK)
         }
         remapped = mapping.update(from: d)
@@ -160,7 +167,8 @@ public final class Experiment: @unchecked Sendable {
         remapTotal += remapSeconds
       }
       let lr = { (step: Int) in
-        training.schedule.rate(base: training.learningRate, epoch: epoch, epochs: training.epochs, step: step, stepsPerEpoch: steps)
+        training.schedule.rate(
+          base: training.learningRate, epoch: epoch, epochs: training.epochs, step: step, stepsPerEpoch: steps)
       }
       let order = rng.permutation(train.count)
       let stats = StepStatistics(sources: classes, targets: k, collectFrequency: mappingConfig.kind == .fastILM)
@@ -181,7 +189,8 @@ public final class Experiment: @unchecked Sendable {
             let (loss, g) = Loss.crossEntropy(logits: target, labels: Array(labels[range]), classes: k, scale: b)
             let grads = mapping.sourceGradient(g, sourceLogits: z.baseAddress!, rows: rows)
             stats.record(
-              row: range.lowerBound, loss: Double(loss), target: target, labels: Array(labels[range]), classes: k, weight: grads.weight,
+              row: range.lowerBound, loss: Double(loss), target: target, labels: Array(labels[range]), classes: k,
+              weight: grads.weight,
               bias: grads.bias, logits: stats.collectFrequency ? z.baseAddress! : nil, rows: rows)
             return grads.source
           }
@@ -189,7 +198,8 @@ public final class Experiment: @unchecked Sendable {
         let batchStatistics = stats.takeBatch()
         let loss = batchStatistics.loss
         guard loss.isFinite else {
-          throw EngineError("training diverged at epoch \(epoch + 1), step \(step + 1): loss is \(loss) (lower the learning rate)")
+          throw EngineError(
+            "training diverged at epoch \(epoch + 1), step \(step + 1): loss is \(loss) (lower the learning rate)")
         }
         let rate = lr(step)
         let gDelta = result.gradient.data.withUnsafeBufferPointer { prompt.gradient($0.baseAddress!, count: b) }

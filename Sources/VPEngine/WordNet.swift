@@ -19,18 +19,22 @@ public final class WordNet: @unchecked Sendable {
   public init(directory: String = WordNet.defaultDirectory) throws {
     let dataPath = directory + "/data.noun"
     let indexPath = directory + "/index.noun"
-    guard let data = FileManager.default.contents(atPath: dataPath), let index = FileManager.default.contents(atPath: indexPath)
+    guard let data = FileManager.default.contents(atPath: dataPath),
+      let index = FileManager.default.contents(atPath: indexPath)
     else {
       throw EngineError("\(dataPath): WordNet noun database missing (install Debian's wordnet-base; `make setup` does)")
     }
     var parents: [Int: [Int]] = [:]
-    for (n, line) in String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated() where !line.hasPrefix("  ") {
+    for (n, line) in String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated()
+    where !line.hasPrefix("  ") {
       let f = line.split(separator: " ", omittingEmptySubsequences: true)
       guard f.count > 4, let offset = Int(f[0]), let words = Int(f[3], radix: 16) else {
         throw EngineError("\(dataPath):\(n + 1): malformed synset line")
       }
       var i = 4 + 2 * words
-      guard i < f.count, let pointers = Int(f[i]) else { throw EngineError("\(dataPath):\(n + 1): malformed pointer count") }
+      guard i < f.count, let pointers = Int(f[i]) else {
+        throw EngineError("\(dataPath):\(n + 1): malformed pointer count")
+      }
       i += 1
       var ps: [Int] = []
       for _ in 0..<pointers {

@@ -122,7 +122,9 @@ public final class ImageClassifier: @unchecked Sendable {
                   let gl = lossGradient(Array(UnsafeBufferPointer(start: logits, count: range.count * width)), range)
                   precondition(gl.count == range.count * width, "loss gradient has \(gl.count) values")
                   let gp = ws.featureMap(n: range.count, h: 1, w: 1, c: self.featureCount)
-                  gl.withUnsafeBufferPointer { self.head.inputGradient($0.baseAddress!, rows: range.count, into: gp.pointer) }
+                  gl.withUnsafeBufferPointer {
+                    self.head.inputGradient($0.baseAddress!, rows: range.count, into: gp.pointer)
+                  }
                   let gf = self.pool.backward(gp, workspace: ws, tape: tape)
                   let gx = self.body.backward(gf, workspace: ws, tape: tape)
                   (grad + range.lowerBound * pixels).update(from: gx.pointer, count: gx.count)

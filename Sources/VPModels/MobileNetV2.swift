@@ -31,7 +31,8 @@ public enum MobileNetV2 {
     var index = 1
     for (t, c, n, s) in blocks {
       for i in 0..<n {
-        layers.append(try invertedResidual(r, "features.\(index).conv", cin: cin, cout: c, stride: i == 0 ? s : 1, t: t))
+        layers.append(
+          try invertedResidual(r, "features.\(index).conv", cin: cin, cout: c, stride: i == 0 ? s : 1, t: t))
         cin = c
         index += 1
       }

@@ -53,7 +53,9 @@ public final class WeightReader {
       return Float((z ^ (z >> 31)) >> 40) / Float(1 << 24)
     }
     if name.hasSuffix("running_var") { return (0..<count).map { _ in 0.5 + next() } }
-    if name.hasSuffix("running_mean") || name.hasSuffix(".bias") { return (0..<count).map { _ in (next() - 0.5) * 0.1 } }
+    if name.hasSuffix("running_mean") || name.hasSuffix(".bias") {
+      return (0..<count).map { _ in (next() - 0.5) * 0.1 }
+    }
     let scale = (6 / Float(max(1, fanIn))).squareRoot()
     if name.hasSuffix(".weight") && count == fanIn { return (0..<count).map { _ in 0.8 + 0.4 * next() } }
     return (0..<count).map { _ in (next() * 2 - 1) * scale }
@@ -96,7 +98,8 @@ public final class WeightReader {
     if !extra.isEmpty {
       let shown = extra.prefix(5).map { "'\($0)'" }.joined(separator: ", ")
       throw ModelError(
-        file: source.origin, "\(extra.count) unexpected key(s) for this architecture: \(shown)\(extra.count > 5 ? ", …" : "")")
+        file: source.origin,
+        "\(extra.count) unexpected key(s) for this architecture: \(shown)\(extra.count > 5 ? ", …" : "")")
     }
   }
 

@@ -59,7 +59,8 @@ public struct CheckpointWeights: WeightSource {
     self.stateDict = stateDict
     let keys = stateDict.keys
     var prefix = ""
-    for candidate in ["module.", "backbone.", "model."] where !keys.isEmpty && keys.allSatisfy({ $0.hasPrefix(candidate) }) {
+    for candidate in ["module.", "backbone.", "model."]
+    where !keys.isEmpty && keys.allSatisfy({ $0.hasPrefix(candidate) }) {
       prefix = candidate
     }
     self.prefix = prefix

@@ -101,8 +101,7 @@ extension FrontMatter {
   }
 
   /// A `NotebookError` for a Yams error, with the file line of the problem when Yams gives one.
-  static func yamlError(_ error: Error, file: String, firstLine: Int, what: String) -> NotebookError
-  {
+  static func yamlError(_ error: Error, file: String, firstLine: Int, what: String) -> NotebookError {
     guard let yamlError = error as? YamlError else {
       return NotebookError("invalid \(what): \(error)", file: file, line: firstLine)
     }

@@ -83,8 +83,7 @@ extension ParameterSet {
 
   /// A YAML value converted to the declared type: scalars are read like command-line text (so `3` is fine for
   /// a Double and for a String), lists may be YAML sequences or comma-separated text.
-  private func value(of node: Node, for declaration: ParameterDeclaration) throws -> ParameterValue
-  {
+  private func value(of node: Node, for declaration: ParameterDeclaration) throws -> ParameterValue {
     switch (node, declaration.type) {
     case (.scalar, .bool) where node.resolvedTagName == .bool:
       return .bool(node.bool ?? false)

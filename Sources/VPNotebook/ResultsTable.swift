@@ -23,8 +23,7 @@ public struct ResultsTable: Sendable, Hashable {
     public var decimals: Int
 
     /// Creates a column.
-    public init(_ header: String, unit: String? = nil, better: Better = .higher, decimals: Int = 1)
-    {
+    public init(_ header: String, unit: String? = nil, better: Better = .higher, decimals: Int = 1) {
       self.header = header
       self.unit = unit
       self.better = better

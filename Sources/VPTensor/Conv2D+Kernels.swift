@@ -15,19 +15,19 @@ extension Conv2D {
     let y = ws.featureMap(n: x.n, h: oh, w: ow, c: outChannels)
     let mask: UnsafeMutablePointer<UInt8>? = (tape != nil && activation != .identity) ? ws.bytes(y.count) : nil
     Profiler.shared.measure("fwd \(kind) k\(kernelH) s\(strideH) \(inChannels)->\(outChannels) @\(x.h)") {
-    weight.withUnsafeBufferPointer { wb in
-      bias.withUnsafeBufferPointer { bb in
-        let w = wb.baseAddress!
-        let b = bb.baseAddress!
-        if isPointwise {
-          pointwiseForward(x, y, w, b, mask, ws)
-        } else if isDepthwise {
-          depthwiseForward(x, y, w, b, mask, ws)
-        } else {
-          im2colForward(x, y, w, b, mask, ws)
+      weight.withUnsafeBufferPointer { wb in
+        bias.withUnsafeBufferPointer { bb in
+          let w = wb.baseAddress!
+          let b = bb.baseAddress!
+          if isPointwise {
+            pointwiseForward(x, y, w, b, mask, ws)
+          } else if isDepthwise {
+            depthwiseForward(x, y, w, b, mask, ws)
+          } else {
+            im2colForward(x, y, w, b, mask, ws)
+          }
         }
       }
-    }
     }
     tape?.push(Tape.Entry(bytes: mask, count: y.count, inputH: x.h, inputW: x.w))
     return y
@@ -44,15 +44,15 @@ extension Conv2D {
     precondition(gy.c == outChannels, "conv gradient has \(gy.c) channels, expected \(outChannels)")
     let gx = ws.featureMap(n: gy.n, h: saved.inputH, w: saved.inputW, c: inChannels)
     Profiler.shared.measure("bwd \(kind) k\(kernelH) s\(strideH) \(inChannels)->\(outChannels) @\(gx.h)") {
-    weight.withUnsafeBufferPointer { wb in
-      let w = wb.baseAddress!
-      if isPointwise {
-        pointwiseBackward(gy, gx, w, saved.bytes, ws)
-      } else {
-        if let m = saved.bytes { ws.applyMask(gy.pointer, m, count: gy.count) }
-        if isDepthwise { depthwiseBackward(gy, gx, w, ws) } else { im2colBackward(gy, gx, w, ws) }
+      weight.withUnsafeBufferPointer { wb in
+        let w = wb.baseAddress!
+        if isPointwise {
+          pointwiseBackward(gy, gx, w, saved.bytes, ws)
+        } else {
+          if let m = saved.bytes { ws.applyMask(gy.pointer, m, count: gy.count) }
+          if isDepthwise { depthwiseBackward(gy, gx, w, ws) } else { im2colBackward(gy, gx, w, ws) }
+        }
       }
-    }
     }
     if let m = saved.bytes { ws.release(m, count: saved.count) }
     ws.release(gy)

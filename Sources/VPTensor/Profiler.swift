@@ -41,7 +41,9 @@ public final class Profiler: @unchecked Sendable {
     defer { lock.unlock() }
     let sum = totals.values.reduce(0) { $0 + $1.seconds }
     return totals.sorted { $0.value.seconds > $1.value.seconds }.prefix(top).map {
-      String(format: "%7.3f s %5.1f%%  %6d  %@", $0.value.seconds, 100 * $0.value.seconds / max(sum, 1e-9), $0.value.calls, $0.key)
+      String(
+        format: "%7.3f s %5.1f%%  %6d  %@", $0.value.seconds, 100 * $0.value.seconds / max(sum, 1e-9), $0.value.calls,
+        $0.key)
     }.joined(separator: "\n")
   }
 }

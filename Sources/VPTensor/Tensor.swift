@@ -11,7 +11,8 @@ public struct Tensor: Equatable, Sendable {
   /// Creates a tensor from its shape and elements.
   public init(shape: [Int], data: [Float]) {
     precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
-    precondition(shape.reduce(1, *) == data.count, "shape \(shape) needs \(shape.reduce(1, *)) elements, got \(data.count)")
+    precondition(
+      shape.reduce(1, *) == data.count, "shape \(shape) needs \(shape.reduce(1, *)) elements, got \(data.count)")
     self.shape = shape
     self.data = data
   }

@@ -119,7 +119,8 @@ public final class Workspace {
 
   /// Copies a feature map out into a tensor and releases it.
   public func tensor(consuming map: FeatureMap) -> Tensor {
-    let t = Tensor(shape: [map.n, map.h, map.w, map.c], data: Array(UnsafeBufferPointer(start: map.pointer, count: map.count)))
+    let t = Tensor(
+      shape: [map.n, map.h, map.w, map.c], data: Array(UnsafeBufferPointer(start: map.pointer, count: map.count)))
     release(map)
     return t
   }

@@ -77,7 +77,8 @@ if arguments.contains("--gemm") {
 }
 
 let mapped = (0..<10).map { $0 * 100 }
-let settings = quick ? [Setting(canvas: 128, batch: 16)] : [Setting(canvas: 224, batch: 32), Setting(canvas: 128, batch: 64)]
+let settings =
+  quick ? [Setting(canvas: 128, batch: 16)] : [Setting(canvas: 224, batch: 32), Setting(canvas: 128, batch: 64)]
 print("vpbench — threads \(Parallel.threadCount), \(BLAS.configuration)")
 print("model           canvas batch   step img/s   fwd img/s   vs PyTorch (step / fwd)   target   peak RSS")
 for (name, weights) in [("mobilenet_v2", nil as String?), ("resnet18", "models/resnet18-random-10class.pth")] {
@@ -122,7 +123,9 @@ for (name, weights) in [("mobilenet_v2", nil as String?), ("resnet18", "models/r
     var ratio = "–"
     var target = "–"
     if s.canvas == 224, let ref = pytorch[name] {
-      ratio = String(format: "%.2f× / %@", stepRate / (ref.step224 ?? .nan), ref.forward224.map { String(format: "%.2f×", fwdRate / $0) } ?? "–")
+      ratio = String(
+        format: "%.2f× / %@", stepRate / (ref.step224 ?? .nan),
+        ref.forward224.map { String(format: "%.2f×", fwdRate / $0) } ?? "–")
       if let t = targets[name] {
         target = String(format: "%.0f%@", t.step224, t.forward224.map { String(format: "/%.0f", $0) } ?? "")
       }

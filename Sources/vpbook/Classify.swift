@@ -35,7 +35,8 @@ struct Classify: ParsableCommand {
 
   func run() throws {
     let classifier = try ModelZoo.load(model, weights: weights)
-    let names = classifier.classCount == 1000 ? try ImageNetClasses.names() : (0..<classifier.classCount).map { "class \($0)" }
+    let names =
+      classifier.classCount == 1000 ? try ImageNetClasses.names() : (0..<classifier.classCount).map { "class \($0)" }
     var batch: [Float] = []
     for path in images {
       let image = try Image(contentsOfFile: path)

@@ -23,7 +23,8 @@ struct Train: ParsableCommand {
 
   @Option(help: "Source model.") var model: ModelName = .mobilenetV2
   @Option(help: "Checkpoint for the model; default: the one installed by setup.") var weights: String?
-  @Option(help: "Data set: \(DataCatalog.builtIn.joined(separator: ", ")), imagefolder:PATH, cifar10:DIR, cifar100:DIR.")
+  @Option(
+    help: "Data set: \(DataCatalog.builtIn.joined(separator: ", ")), imagefolder:PATH, cifar10:DIR, cifar100:DIR.")
   var data = "fashion-mnist"
   @Option(help: "Training images per class.") var perClass: Int = 500
   @Option(help: "Validation images per class (taken after the training images; 0 selects the last epoch).")
@@ -50,7 +51,10 @@ struct Train: ParsableCommand {
   @Flag(help: "Also evaluate the test split after every epoch (curves only; never used for selection).")
   var testCurve = false
   @Flag(help: "No progress bar.") var quiet = false
-  @Option(help: "Run a baseline instead of training a prompt: zero-shot (FLM with the untrained prompt) or linear-probe (a linear layer on the frozen features; use --lr 0.1).")
+  @Option(
+    help:
+      "Run a baseline instead of training a prompt: zero-shot (FLM with the untrained prompt) or linear-probe (a linear layer on the frozen features; use --lr 0.1)."
+  )
   var baseline: Baseline?
 
   enum Baseline: String, ExpressibleByArgument, CaseIterable {
@@ -83,9 +87,11 @@ struct Train: ParsableCommand {
     experiment.progress = { bar.update($0) }
     let mappingConfig = MappingConfig(
       mapping, assignment: assignment, interval: interval, sourcesPerTarget: sourcesPerTarget, topK: topK)
-    let training = TrainingConfig(epochs: epochs, batchSize: batch, learningRate: lr, optimizer: optimizer, schedule: schedule)
+    let training = TrainingConfig(
+      epochs: epochs, batchSize: batch, learningRate: lr, optimizer: optimizer, schedule: schedule)
     note(
-      "\(classifier.name) on \(data): \(split.train.count) train / \(split.validation?.count ?? 0) val / \(split.test.count) test images, \(split.train.classCount) classes; \(mappingConfig.label), \(epochs) epochs")
+      "\(classifier.name) on \(data): \(split.train.count) train / \(split.validation?.count ?? 0) val / \(split.test.count) test images, \(split.train.classCount) classes; \(mappingConfig.label), \(epochs) epochs"
+    )
     var results: [RunResult] = []
     for seed in baseline == .zeroShot ? [seeds[0]] : seeds {
       bar.label = "seed \(seed)"
@@ -103,7 +109,8 @@ struct Train: ParsableCommand {
           r.testAccuracy * 100, r.selectedEpoch, r.wallSeconds, r.remapSeconds, r.trainImagesPerSecond))
     }
     let summary = Summary(results.map(\.testAccuracy))
-    print("\(baseline?.rawValue ?? mappingConfig.label): test accuracy \(summary.formatted()) % over \(summary.n) seed(s)")
+    print(
+      "\(baseline?.rawValue ?? mappingConfig.label): test accuracy \(summary.formatted()) % over \(summary.n) seed(s)")
     if let json {
       try writeJSON(TrainReport(vpbook: vpbookVersion, data: spec, results: results, testAccuracy: summary), to: json)
       note("wrote \(json)")
@@ -112,7 +119,9 @@ struct Train: ParsableCommand {
       let tensor = CheckpointTensor(shape: [canvas, canvas, 3], floats: p.delta)!
       try Safetensors.write(
         StateDict([("prompt.delta", tensor)], path: savePrompt, format: .safetensors, metadata: [:]),
-        metadata: ["kind": prompt.rawValue, "canvas": "\(canvas)", "image": "\(promptConfig.imageSide)", "layout": "HWC"],
+        metadata: [
+          "kind": prompt.rawValue, "canvas": "\(canvas)", "image": "\(promptConfig.imageSide)", "layout": "HWC",
+        ],
         to: savePrompt)
       note("wrote \(savePrompt)")
     }
@@ -130,7 +139,8 @@ struct TrainReport: Codable {
 func writeJSON<T: Encodable>(_ value: T, to path: String) throws {
   let encoder = JSONEncoder()
   encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-  encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+  encoder.nonConformingFloatEncodingStrategy = .convertToString(
+    positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
   let data = try encoder.encode(value)
   let url = URL(fileURLWithPath: path)
   try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -162,10 +172,12 @@ final class ProgressBar: @unchecked Sendable {
     let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
     let elapsed = now.timeIntervalSince(started)
     let eta = done > 0 ? elapsed * (1 - done) / done : 0
-    let text = p.phase == "remap"
+    let text =
+      p.phase == "remap"
       ? "\r\(label) epoch \(p.epoch)/\(p.epochs) [\(bar)] remapping labels…"
       : String(
-        format: "\r%@ epoch %d/%d [%@] %3.0f%% loss %.3f %.0f img/s ETA %.0fs ", label, p.epoch, p.epochs, bar, done * 100,
+        format: "\r%@ epoch %d/%d [%@] %3.0f%% loss %.3f %.0f img/s ETA %.0fs ", label, p.epoch, p.epochs, bar,
+        done * 100,
         p.loss, p.imagesPerSecond, eta)
     FileHandle.standardError.write(Data(text.utf8))
   }

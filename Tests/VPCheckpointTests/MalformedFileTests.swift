@@ -50,8 +50,7 @@ final class MalformedFileTests: XCTestCase {
       try loadCheckpoint(path)
     }
     path = try write(Array(Self.zipFile.dropLast(30)), "truncated.pt")
-    assertCheckpointError(["truncated.pt: truncated zip archive (end of central directory record not found)"])
-    {
+    assertCheckpointError(["truncated.pt: truncated zip archive (end of central directory record not found)"]) {
       try loadCheckpoint(path)
     }
     path = try write([], "empty.pth")
@@ -129,8 +128,7 @@ final class MalformedFileTests: XCTestCase {
     var bytes = good
     bytes.replaceSubrange((eocd + 16)..<(eocd + 20), with: [0xff, 0xff, 0xff, 0x7f])
     var path = try write(bytes, "badcd.pt")
-    assertCheckpointError(["badcd.pt: bad zip archive: central directory", "lies outside"], kind: .malformed)
-    {
+    assertCheckpointError(["badcd.pt: bad zip archive: central directory", "lies outside"], kind: .malformed) {
       try loadCheckpoint(path)
     }
     // A corrupted central directory entry signature.

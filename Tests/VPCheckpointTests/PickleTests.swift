@@ -210,8 +210,7 @@ final class PickleTests: XCTestCase {
     huge.proto()
     huge.raw(0x8e)
     huge.bytes.le(UInt64(1) << 62)
-    assertCheckpointError(["truncated pickle at byte 2 (BINBYTES8 needs 4611686018427387904 bytes, 0 left)"])
-    {
+    assertCheckpointError(["truncated pickle at byte 2 (BINBYTES8 needs 4611686018427387904 bytes, 0 left)"]) {
       try load(huge.bytes)
     }
     assertCheckpointError(["no STOP opcode"], kind: .truncated) { try load([0x80, 0x02, 0x4e]) }

@@ -81,10 +81,12 @@ func requireAsset(_ relative: String) throws -> String {
 }
 
 enum Loaded {
-  static let mobilenet: ImageClassifier? = try? ModelZoo.load(.mobilenetV2, weights: try requireAsset(ModelName.mobilenetV2.defaultWeights!))
+  static let mobilenet: ImageClassifier? = try? ModelZoo.load(
+    .mobilenetV2, weights: try requireAsset(ModelName.mobilenetV2.defaultWeights!))
   static let efficientnet: ImageClassifier? = try? ModelZoo.load(
     .efficientnetLite0, weights: try requireAsset(ModelName.efficientnetLite0.defaultWeights!))
-  static let resnet18: ImageClassifier? = try? ModelZoo.load(.resnet18, weights: try requireAsset("models/resnet18-random-10class.pth"))
+  static let resnet18: ImageClassifier? = try? ModelZoo.load(
+    .resnet18, weights: try requireAsset("models/resnet18-random-10class.pth"))
 }
 
 final class ModelReferenceTests: XCTestCase {
@@ -92,11 +94,14 @@ final class ModelReferenceTests: XCTestCase {
     try XCTUnwrap(m, "model failed to load (is setup done?)")
   }
 
-  func assertClose(_ a: [Float], _ b: [Float], _ tolerance: Float, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+  func assertClose(
+    _ a: [Float], _ b: [Float], _ tolerance: Float, _ what: String, file: StaticString = #filePath, line: UInt = #line
+  ) {
     XCTAssertEqual(a.count, b.count, what, file: file, line: line)
     let scale = max(1, b.map(abs).max() ?? 1)
     let diff = zip(a, b).map { abs($0 - $1) }.max() ?? 0
-    XCTAssertLessThanOrEqual(diff / scale, tolerance, "\(what): max relative difference \(diff / scale)", file: file, line: line)
+    XCTAssertLessThanOrEqual(
+      diff / scale, tolerance, "\(what): max relative difference \(diff / scale)", file: file, line: line)
   }
 
   func checkLogits(_ m: ImageClassifier, _ f: ModelFixtures.Logits, _ what: String) {

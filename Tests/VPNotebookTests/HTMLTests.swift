@@ -1,6 +1,5 @@
-import XCTest
-
 import VPNotebook
+import XCTest
 
 final class HTMLTests: XCTestCase {
   static let nasty = "<b>&\"'"

@@ -1,6 +1,5 @@
-import XCTest
-
 import VPNotebook
+import XCTest
 
 final class MarkdownDocumentTests: XCTestCase {
   func testTopLevelBlocksAndCodeBlockLines() throws {
@@ -70,8 +69,7 @@ final class MarkdownDocumentTests: XCTestCase {
   }
 
   func testFrontMatterErrors() {
-    assertThrowsDescription("nb.md:1: front matter opened by '---' is never closed by a '---' line")
-    {
+    assertThrowsDescription("nb.md:1: front matter opened by '---' is never closed by a '---' line") {
       _ = try MarkdownDocument.parse("---\ntitle: x\n", file: "nb.md")
     }
     XCTAssertThrowsError(try MarkdownDocument.parse("---\ntitle: [x\n---\n", file: "nb.md")) {

@@ -1,7 +1,6 @@
 import Foundation
-import XCTest
-
 import VPNotebook
+import XCTest
 
 final class ParameterTests: XCTestCase {
   let frontMatter = """

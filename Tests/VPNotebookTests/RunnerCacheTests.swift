@@ -1,8 +1,7 @@
 import Foundation
 import VPImage
-import XCTest
-
 import VPNotebook
+import XCTest
 
 /// The per-block cache on the real engine, with a tiny setting (8×8 digits, canvas 32, one epoch).
 final class RunnerCacheTests: XCTestCase {

@@ -1,8 +1,7 @@
 import Foundation
 import VPEngine
-import XCTest
-
 import VPNotebook
+import XCTest
 
 /// The block language's errors, each at `file:line` (nothing here loads a model or data).
 final class RunnerLanguageTests: XCTestCase {
@@ -206,7 +205,8 @@ final class RunnerLanguageTests: XCTestCase {
       """)
     let keepGoing = try scratch.run(notebook, keepGoing: true)
     XCTAssertEqual(keepGoing.blocks.map(\.status), [.ran, .failed, .skipped, .ran])
-    XCTAssertEqual(keepGoing.errors.map(\.description), ["\(notebook):7: option 'val' expects a whole number ≥ 0, got 'zero'"])
+    XCTAssertEqual(
+      keepGoing.errors.map(\.description), ["\(notebook):7: option 'val' expects a whole number ≥ 0, got 'zero'"])
     XCTAssertEqual(keepGoing.blocks[2].message, "needs the data from step 2 (line 7), which did not run")
     XCTAssertFalse(keepGoing.succeeded)
 

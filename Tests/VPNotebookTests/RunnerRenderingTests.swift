@@ -1,8 +1,7 @@
 import Foundation
 import VPEngine
-import XCTest
-
 import VPNotebook
+import XCTest
 
 /// The runner's results table and curve chart against golden files, from fixed run results.
 final class RunnerRenderingTests: XCTestCase {

@@ -1,7 +1,6 @@
 import Foundation
-import XCTest
-
 import VPNotebook
+import XCTest
 
 /// notebooks/tour.md end to end on a tiny setting, and its report in a real headless browser.
 final class RunnerTourTests: XCTestCase {

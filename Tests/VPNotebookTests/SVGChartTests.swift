@@ -1,6 +1,5 @@
-import XCTest
-
 import VPNotebook
+import XCTest
 
 final class SVGChartTests: XCTestCase {
   func testNiceTicks() {

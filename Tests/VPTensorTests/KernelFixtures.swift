@@ -19,11 +19,17 @@ struct KernelCase: Decodable {
     case int(Int), double(Double), bool(Bool), ints([Int]), string(String)
     init(from decoder: Decoder) throws {
       let c = try decoder.singleValueContainer()
-      if let v = try? c.decode(Bool.self) { self = .bool(v) }
-      else if let v = try? c.decode(Int.self) { self = .int(v) }
-      else if let v = try? c.decode(Double.self) { self = .double(v) }
-      else if let v = try? c.decode([Int].self) { self = .ints(v) }
-      else { self = .string(try c.decode(String.self)) }
+      if let v = try? c.decode(Bool.self) {
+        self = .bool(v)
+      } else if let v = try? c.decode(Int.self) {
+        self = .int(v)
+      } else if let v = try? c.decode(Double.self) {
+        self = .double(v)
+      } else if let v = try? c.decode([Int].self) {
+        self = .ints(v)
+      } else {
+        self = .string(try c.decode(String.self))
+      }
     }
     var int: Int? { if case .int(let v) = self { return v } else { return nil } }
     var double: Double? {

@@ -1,13 +1,14 @@
-import XCTest
-
 import VPTensor
+import XCTest
 
 /// Every kernel, forward and input gradient, against the numpy reference (relative tolerance 1e-4 of the
 /// largest reference magnitude).
 final class KernelTests: XCTestCase {
   let tolerance: Float = 1e-4
 
-  func assertClose(_ actual: Tensor, _ expected: Tensor, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+  func assertClose(
+    _ actual: Tensor, _ expected: Tensor, _ what: String, file: StaticString = #filePath, line: UInt = #line
+  ) {
     XCTAssertEqual(actual.shape, expected.shape, "\(what): shape", file: file, line: line)
     guard actual.shape == expected.shape else { return }
     let d = actual.maxRelativeDifference(to: expected)
@@ -101,7 +102,8 @@ final class KernelTests: XCTestCase {
 
   func testMaxPoolMatchesReference() {
     for c in KernelCase.cases("maxpool2d") {
-      let pool = MaxPool2D(kernel: c.params["kernel"]!.int!, stride: c.params["stride"]!.int!, padding: c.params["pad"]!.int!)
+      let pool = MaxPool2D(
+        kernel: c.params["kernel"]!.int!, stride: c.params["stride"]!.int!, padding: c.params["pad"]!.int!)
       assertClose(pool(c.nhwc("x")), c.expectedNHWC("y"), "\(c.name) forward")
       assertClose(pool.inputGradient(at: c.nhwc("x"), outputGradient: c.nhwc("gy")), c.expectedNHWC("gx"), c.name)
     }
@@ -112,7 +114,9 @@ final class KernelTests: XCTestCase {
       let pool = GlobalAveragePool()
       let y = pool(c.nhwc("x"))
       assertClose(Tensor(shape: [y.shape[0], y.shape[3]], data: y.data), c.outputs["y"]!.tensor, "\(c.name) forward")
-      assertClose(pool.inputGradient(at: c.nhwc("x"), outputGradient: asMap(c.inputs["gy"]!.tensor)), c.expectedNHWC("gx"), c.name)
+      assertClose(
+        pool.inputGradient(at: c.nhwc("x"), outputGradient: asMap(c.inputs["gy"]!.tensor)), c.expectedNHWC("gx"), c.name
+      )
     }
   }
 
@@ -186,7 +190,8 @@ final class KernelTests: XCTestCase {
         var minus = x
         minus.data[i] -= 1
         let fd = (loss(plus) - loss(minus)) / 2
-        XCTAssertEqual(Double(gx.data[i]), fd, accuracy: 1e-4 * max(1, abs(fd)), "k\(spec.k) s\(spec.s) g\(spec.groups) at \(i)")
+        XCTAssertEqual(
+          Double(gx.data[i]), fd, accuracy: 1e-4 * max(1, abs(fd)), "k\(spec.k) s\(spec.s) g\(spec.groups) at \(i)")
       }
     }
   }

@@ -124,7 +124,9 @@ final class BlockCache {
   static func clean(directory: String) throws -> Int {
     guard FileManager.default.fileExists(atPath: directory) else { return 0 }
     let count =
-      (FileManager.default.enumerator(atPath: directory)?.allObjects as? [String])?.filter { $0.hasSuffix(".json") && $0.contains("/") }
+      (FileManager.default.enumerator(atPath: directory)?.allObjects as? [String])?.filter {
+        $0.hasSuffix(".json") && $0.contains("/")
+      }
       .count ?? 0
     try FileManager.default.removeItem(atPath: directory)
     return count

@@ -211,6 +211,8 @@ public enum BrowserCheck {
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     done.wait()
-    return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errBox.data, as: UTF8.self))
+    return (
+      process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errBox.data, as: UTF8.self)
+    )
   }
 }

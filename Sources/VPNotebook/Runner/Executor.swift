@@ -121,7 +121,9 @@ struct Executor {
     case .curves(let runs, let metric):
       let groups = try (runs ?? []).map(session.group)
       guard let panel = ResultsView.curves(groups, metric: metric) else {
-        return [Panel(kind: .note, title: nil, html: "<p class=\"vp-note\">These runs have no per-epoch history.</p>\n")]
+        return [
+          Panel(kind: .note, title: nil, html: "<p class=\"vp-note\">These runs have no per-epoch history.</p>\n")
+        ]
       }
       return [panel]
     case .table(let runs, let pivot):
@@ -146,7 +148,8 @@ struct Executor {
     var columns = [ResultsTable.Column("Method", better: .none)]
     columns += dataSets.map { ResultsTable.Column($0, better: .higher, decimals: 1) }
     let rows = methods.map { method -> [ResultsTable.Cell] in
-      [.text(method)] + dataSets.map { data in find(method, data).map { ResultsView.percent($0.testAccuracy) } ?? .empty }
+      [.text(method)]
+        + dataSets.map { data in find(method, data).map { ResultsView.percent($0.testAccuracy) } ?? .empty }
     }
     let seeds = Set(groups.map(\.results.count))
     let over = seeds.count == 1 && seeds.first! > 1 ? ", mean ± std over \(seeds.first!) seeds" : ""
@@ -168,7 +171,8 @@ struct Executor {
   }
 
   static func tablePanel(_ groups: [RunGroup]) -> Panel {
-    Panel(kind: .table, title: tableTitle(groups), html: ResultsView.table(groups).html() + ResultsView.tableNote(groups))
+    Panel(
+      kind: .table, title: tableTitle(groups), html: ResultsView.table(groups).html() + ResultsView.tableNote(groups))
   }
 
   static func tableTitle(_ groups: [RunGroup]) -> String {
@@ -198,23 +202,27 @@ struct Executor {
         .resnet34: "ResNet-34", .resnet50: "ResNet-50",
       ]
       text = "Source model: <strong>\(pretty[name] ?? name.rawValue)</strong>, frozen"
-      text += weights.map { ", weights from <code>\(HTML.escape(URL(fileURLWithPath: $0).lastPathComponent))</code>" }
+      text +=
+        weights.map { ", weights from <code>\(HTML.escape(URL(fileURLWithPath: $0).lastPathComponent))</code>" }
         ?? " (ImageNet-1k weights installed by setup)"
     case .data(let spec):
       text = "Data: <strong>\(HTML.escape(spec.name))</strong>, "
       text += spec.perClass.map { "\($0) training" } ?? "all remaining training"
       text += " and \(spec.validationPerClass) validation images per class; "
-      text += ["fashion-mnist", "cifar10", "cifar100"].contains { spec.name.hasPrefix($0) }
+      text +=
+        ["fashion-mnist", "cifar10", "cifar100"].contains { spec.name.hasPrefix($0) }
         ? "the first \(spec.test) images of the official test set" : "\(spec.test) test images per class held out"
       if let seed = spec.seed { text += "; drawn with seed \(seed)" }
     case .prompt(let config):
       let s = config.canvas
       let trainable = VisualPrompt(config, normalization: .imageNet).parameterCount
       if config.kind == .pad {
-        text = "Prompt: a trainable <strong>padding</strong> of \(s) × \(s) px around the \(config.image) × "
+        text =
+          "Prompt: a trainable <strong>padding</strong> of \(s) × \(s) px around the \(config.image) × "
           + "\(config.image) px target image (\(trainable) trainable values)"
       } else {
-        text = "Prompt: a trainable <strong>watermark</strong> added to the \(s) × \(s) px image"
+        text =
+          "Prompt: a trainable <strong>watermark</strong> added to the \(s) × \(s) px image"
           + (config.frame.map { " in a \($0) px frame" } ?? "") + " (\(trainable) trainable values)"
       }
     case .run, .show:

@@ -54,7 +54,8 @@ enum ImageViews {
   static func classStrip(_ set: ImageSet, indices: [Int], className: String, target: Int = 48) -> String {
     guard !indices.isEmpty else { return "" }
     let image = strip(indices.map { pixels(set, $0) }, side: set.side)
-    return img(image, alt: "\(indices.count) training images of class \(className)", scale: scale(for: set.side, target: target))
+    return img(
+      image, alt: "\(indices.count) training images of class \(className)", scale: scale(for: set.side, target: target))
   }
 
   /// `show data`: a card per class with its name, its number of training images and a few of them.
@@ -66,7 +67,8 @@ enum ImageViews {
     var html = "<div class=\"vp-class-grid\">\n"
     for c in 0..<shown {
       let name = set.classNames[c]
-      html += "<div class=\"vp-class-card\"><p class=\"vp-class-name\">\(HTML.escape(name)) "
+      html +=
+        "<div class=\"vp-class-card\"><p class=\"vp-class-name\">\(HTML.escape(name)) "
         + "<span class=\"vp-muted\">(\(counts[c]))</span></p>"
         + classStrip(set, indices: examples[c], className: name) + "</div>\n"
     }
@@ -154,7 +156,8 @@ enum ImageViews {
     if let (stretched, factor) = stretchedPrompt(config, delta: delta) {
       html += "<div class=\"vp-prompt-main\">"
       html += img(stretched, alt: "the learned prompt of run \(group.name), contrast stretched", scale: promptScale)
-      html += "<p class=\"vp-tile-caption\">the same, contrast stretched ×\(NumberFormat.fixed(factor, decimals: factor < 10 ? 1 : 0))</p></div>\n"
+      html +=
+        "<p class=\"vp-tile-caption\">the same, contrast stretched ×\(NumberFormat.fixed(factor, decimals: factor < 10 ? 1 : 0))</p></div>\n"
     }
     let set = data.train
     let firsts = examples(set, count: 1)
@@ -165,7 +168,8 @@ enum ImageViews {
       for c in classes {
         let name = set.classNames[c]
         let image = promptedImage(config, delta: delta, image: pixels(set, firsts[c][0]))
-        html += "<div class=\"vp-tile\">" + img(image, alt: "a prompted image of class \(name)", scale: tileScale)
+        html +=
+          "<div class=\"vp-tile\">" + img(image, alt: "a prompted image of class \(name)", scale: tileScale)
           + "<p class=\"vp-tile-caption\">\(HTML.escape(name))</p></div>\n"
       }
       html += "</div>\n"
@@ -178,4 +182,3 @@ enum ImageViews {
     return Panel(kind: .figure, title: title, html: html)
   }
 }
-

@@ -30,7 +30,8 @@ enum MappingViews {
     let shown = min(d.targets, classes ?? d.targets)
     var html = "<table class=\"vp-table vp-gallery\">\n<thead><tr><th scope=\"col\">Target class</th>"
     if count > 0 { html += "<th scope=\"col\">Examples</th>" }
-    html += "<th scope=\"col\">What the frozen model predicts <span class=\"vp-unit\">(share of the class's "
+    html +=
+      "<th scope=\"col\">What the frozen model predicts <span class=\"vp-unit\">(share of the class's "
       + "\(set.count / max(1, set.classCount)) training images)</span></th></tr></thead>\n<tbody>\n"
     for t in 0..<shown {
       let share = shares(d, target: t)
@@ -38,7 +39,9 @@ enum MappingViews {
         .prefix(top).filter { share[$0] > 0 }
       let name = result.classNames[t]
       html += "<tr><th scope=\"row\">\(HTML.escape(name))</th>"
-      if count > 0 { html += "<td>" + ImageViews.classStrip(set, indices: examples[t], className: name, target: 40) + "</td>" }
+      if count > 0 {
+        html += "<td>" + ImageViews.classStrip(set, indices: examples[t], className: name, target: 40) + "</td>"
+      }
       let items = order.map { s in
         "<span class=\"vp-pred\">\(HTML.escape(sourceNames[s])) <span class=\"vp-muted\">\(percentText(share[s]))</span></span>"
       }
@@ -68,7 +71,8 @@ enum MappingViews {
     let seedNote = group.results.count > 1 ? " (seed \(result.seed))" : ""
     let kind = group.method.mapping?.kind
     if let d = result.frequency {
-      panels.append(heatMap(result, d: d, sourceNames: sourceNames, top: top, shown: shown, group: group, seedNote: seedNote))
+      panels.append(
+        heatMap(result, d: d, sourceNames: sourceNames, top: top, shown: shown, group: group, seedNote: seedNote))
     } else if kind == .rlm {
       panels.append(
         Panel(
@@ -76,9 +80,12 @@ enum MappingViews {
           html: "<p class=\"vp-note\">RLM draws its one-to-one mapping at random and never looks at the model's "
             + "predictions, so there is no frequency matrix to show.</p>\n"))
     }
-    panels.append(borrowedTable(group, result: result, data: data, sourceNames: sourceNames, count: count, shown: shown, seedNote: seedNote))
+    panels.append(
+      borrowedTable(
+        group, result: result, data: data, sourceNames: sourceNames, count: count, shown: shown, seedNote: seedNote))
     let remaps = [MappingKind.ilm, .fastILM, .iterMap, .blm, .blmPlus]
-    if let kind, remaps.contains(kind), result.history.count > 1, result.history.contains(where: { $0.mapping != nil }) {
+    if let kind, remaps.contains(kind), result.history.count > 1, result.history.contains(where: { $0.mapping != nil })
+    {
       panels.append(timeline(result, sourceNames: sourceNames, shown: shown, name: group.name, seedNote: seedNote))
     }
     return panels
@@ -93,7 +100,9 @@ enum MappingViews {
     // same), ordered by the first target mapped to them so that a good mapping reads as a diagonal.
     var mass = [Double](repeating: 0, count: d.sources)
     for share in targetShares { for s in 0..<d.sources { mass[s] += share[s] } }
-    var chosen = mass.indices.filter { mass[$0] > 0 }.sorted { mass[$0] > mass[$1] || (mass[$0] == mass[$1] && $0 < $1) }
+    var chosen = mass.indices.filter { mass[$0] > 0 }.sorted {
+      mass[$0] > mass[$1] || (mass[$0] == mass[$1] && $0 < $1)
+    }
     chosen = Array(chosen.prefix(top))
     let mapping = result.finalMapping ?? []
     func firstTarget(_ s: Int) -> Int {
@@ -137,13 +146,20 @@ enum MappingViews {
       let sources = result.finalMapping.map { t < $0.count ? $0[t] : [] } ?? []
       let share = result.frequency.map { shares($0, target: t) }
       html += "<tr><th scope=\"row\">\(HTML.escape(name))</th>"
-      if count > 0 { html += "<td>" + ImageViews.classStrip(set, indices: examples[t], className: name, target: 40) + "</td>" }
-      html += "<td>" + sources.map { "<span class=\"vp-borrowed\">\(HTML.escape(sourceNames[$0]))</span>" }
+      if count > 0 {
+        html += "<td>" + ImageViews.classStrip(set, indices: examples[t], className: name, target: 40) + "</td>"
+      }
+      html +=
+        "<td>"
+        + sources.map { "<span class=\"vp-borrowed\">\(HTML.escape(sourceNames[$0]))</span>" }
         .joined(separator: ", ") + "</td>"
       let predicted = share.map { values in sources.reduce(0.0) { $0 + values[$1] } }
       html += "<td class=\"num\">" + (predicted.map { NumberFormat.fixed($0 * 100, decimals: 0) } ?? "–") + "</td>"
       if showChanges {
-        html += "<td>" + (changes[t].isEmpty ? "<span class=\"vp-muted\">–</span>" : changes[t].map(String.init).joined(separator: ", ")) + "</td>"
+        html +=
+          "<td>"
+          + (changes[t].isEmpty
+            ? "<span class=\"vp-muted\">–</span>" : changes[t].map(String.init).joined(separator: ", ")) + "</td>"
       }
       html += "</tr>\n"
     }
@@ -155,7 +171,8 @@ enum MappingViews {
 
   /// The mapping epoch by epoch: one row per target class, one cell per epoch; the first assignment, the
   /// epochs where a target was remapped, and the epochs where it kept its source are told apart by colour.
-  static func timeline(_ result: RunResult, sourceNames: [String], shown: Int, name: String, seedNote: String) -> Panel {
+  static func timeline(_ result: RunResult, sourceNames: [String], shown: Int, name: String, seedNote: String) -> Panel
+  {
     let epochs = result.history.count
     let labels = (0..<shown).map { clip(result.classNames[$0], 24) }
     let finals = (0..<shown).map { t -> String in
@@ -214,7 +231,8 @@ enum MappingViews {
     svg.open([("class", "vp-final-labels"), ("fill", "currentColor")])
     svg.text("final mapping", x: gridRight + 8, y: top - 8, anchor: "start", extra: [("font-style", "italic")])
     for (t, label) in finals.enumerated() {
-      svg.text(label, x: gridRight + 8, y: top + (Double(t) + 0.5) * cellHeight, anchor: "start", extra: [("dy", "0.32em")])
+      svg.text(
+        label, x: gridRight + 8, y: top + (Double(t) + 0.5) * cellHeight, anchor: "start", extra: [("dy", "0.32em")])
     }
     svg.close()
     svg.text("epoch", x: left + Double(epochs) * cellWidth / 2, y: gridBottom + 18, extra: [("fill", "currentColor")])
@@ -223,7 +241,8 @@ enum MappingViews {
     svg.open([("class", "vp-legend")])
     for (label, colour) in legend {
       svg.rect(x: x, y: gridBottom + 32, width: 12, height: 12, fill: colour)
-      svg.text(label, x: x + 17, y: gridBottom + 38, anchor: "start", extra: [("dy", "0.32em"), ("fill", "currentColor")])
+      svg.text(
+        label, x: x + 17, y: gridBottom + 38, anchor: "start", extra: [("dy", "0.32em"), ("fill", "currentColor")])
       x += 17 + SVGChart.textWidth(label) + 22
     }
     svg.close()

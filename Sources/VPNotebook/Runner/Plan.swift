@@ -51,14 +51,16 @@ struct PlannedBlock: Sendable {
 
   /// The file line of the statement `summary` names.
   var summaryLine: Int {
-    let main = statements.first { if case .run = $0.statement { return true } else { return false } }
+    let main =
+      statements.first { if case .run = $0.statement { return true } else { return false } }
       ?? statements.first { if case .show = $0.statement { return true } else { return false } }
     return main?.line ?? firstLine
   }
 
   /// A one-line summary for progress output: the first statement, "+N more".
   var summary: String {
-    let main = statements.first { if case .run = $0.statement { return true } else { return false } }
+    let main =
+      statements.first { if case .run = $0.statement { return true } else { return false } }
       ?? statements.first { if case .show = $0.statement { return true } else { return false } }
       ?? statements.first
     let first = main?.raw.text ?? code.split(separator: "\n").first.map(String.init) ?? ""
@@ -102,7 +104,8 @@ enum Planner {
       var block = PlannedBlock(
         step: step, code: step.code, parametersRead: [], statements: [], error: nil, dependencies: [:], writes: [])
       do {
-        try planBlock(&block, session: &session, parameters: parameters, file: source.file, baseDirectory: baseDirectory)
+        try planBlock(
+          &block, session: &session, parameters: parameters, file: source.file, baseDirectory: baseDirectory)
       } catch let error as NotebookError {
         block.error = error
       } catch {
@@ -146,9 +149,11 @@ enum Planner {
         case .prompt: hint = " (add e.g. `prompt pad canvas=128 image=64` in this or an earlier block)"
         case .run:
           let known = session.runs.map(\.name)
-          hint = known.isEmpty ? " (no run so far)" : " (runs so far: \(Array(Set(known)).sorted().joined(separator: ", ")))"
+          hint =
+            known.isEmpty ? " (no run so far)" : " (runs so far: \(Array(Set(known)).sorted().joined(separator: ", ")))"
         }
-        throw NotebookError("\(what) needs \(slot.noun), which no earlier statement sets\(hint)", file: file, line: line)
+        throw NotebookError(
+          "\(what) needs \(slot.noun), which no earlier statement sets\(hint)", file: file, line: line)
       }
       block.dependencies[slot] = producer
     }
@@ -185,7 +190,8 @@ enum Planner {
             line: raw.line)
         }
         if let weights, let resolved, !FileManager.default.fileExists(atPath: resolved) {
-          throw NotebookError("weights file '\(weights)' not found (looked for \(resolved))", file: file, line: raw.line)
+          throw NotebookError(
+            "weights file '\(weights)' not found (looked for \(resolved))", file: file, line: raw.line)
         }
         block.statements.append(LocatedStatement(statement: .model(name: name, weights: resolved), raw: raw))
         continue
@@ -212,7 +218,9 @@ enum Planner {
               throw NotebookError("\(error)", file: file, line: raw.line)
             }
             if spec.image != nil, prompt.kind == .watermark {
-              throw NotebookError("the image axis needs a pad prompt (the watermark prompt covers the whole canvas)", file: file, line: raw.line)
+              throw NotebookError(
+                "the image axis needs a pad prompt (the watermark prompt covers the whole canvas)", file: file,
+                line: raw.line)
             }
           }
         }
@@ -289,7 +297,8 @@ enum Planner {
         throw NotebookError(message, file: file, line: line)
       }
       guard suitable(method) else {
-        throw NotebookError("\(what): run '\(name)' is a \(method.label) baseline, not a trained prompt", file: file, line: line)
+        throw NotebookError(
+          "\(what): run '\(name)' is a \(method.label) baseline, not a trained prompt", file: file, line: line)
       }
       return name
     }

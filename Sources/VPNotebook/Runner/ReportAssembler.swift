@@ -59,7 +59,8 @@ enum ReportAssembler {
   static func errorPage(file: String, error: NotebookError) -> String {
     let page = ReportPage(
       title: URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent,
-      bodyHTML: HTML.errorBox(id: "vp-notebook-error", title: "The notebook could not be read", message: error.description),
+      bodyHTML: HTML.errorBox(
+        id: "vp-notebook-error", title: "The notebook could not be read", message: error.description),
       bannerHTML: ReportPage.errorBanner(message: error.description, anchor: "vp-notebook-error"))
     return withStyle(page.html())
   }
@@ -76,10 +77,12 @@ enum ReportAssembler {
     if step.info.label == nil { html += " id=\"\(HTML.escape(step.anchor))\"" }
     html += ">\n"
     if echo || status == .failed {
-      html += "<div class=\"vp-step-head\"><span class=\"vp-step-loc\">Step \(step.ordinal) · line \(block.firstLine)</span>"
+      html +=
+        "<div class=\"vp-step-head\"><span class=\"vp-step-loc\">Step \(step.ordinal) · line \(block.firstLine)</span>"
       let read = parameters.values(of: block.parametersRead)
       if !read.isEmpty {
-        html += "<span class=\"vp-step-params\">"
+        html +=
+          "<span class=\"vp-step-params\">"
           + read.map { "\(HTML.escape($0.name)) = \(HTML.escape($0.value.text))" }.joined(separator: ", ") + "</span>"
       }
       html += "<span class=\"vp-badge vp-badge-\(status.rawValue)\">\(badge(report))</span></div>\n"
@@ -93,10 +96,12 @@ enum ReportAssembler {
       html += HTML.errorBox(id: id, title: "This step failed", message: report.message ?? "")
     case .skipped:
       if let label = step.info.label { html += "<div id=\"\(HTML.escape(label))\"></div>" }
-      html += "<p class=\"vp-note vp-not-run\">Skipped: \(HTML.escape(report.message ?? "a step it depends on failed")).</p>\n"
+      html +=
+        "<p class=\"vp-note vp-not-run\">Skipped: \(HTML.escape(report.message ?? "a step it depends on failed")).</p>\n"
     case .notRun:
       if let label = step.info.label { html += "<div id=\"\(HTML.escape(label))\"></div>" }
-      html += "<p class=\"vp-note vp-not-run\">Not run: the run stopped at an earlier failure "
+      html +=
+        "<p class=\"vp-note vp-not-run\">Not run: the run stopped at an earlier failure "
         + "(use --keep-going to run the steps that do not depend on it).</p>\n"
     case .ran, .cached:
       html += float(step, panels: panels ?? [])
@@ -149,7 +154,8 @@ enum ReportAssembler {
         return Figure(id: target.label, number: target.number, caption: caption, content: content).html()
       case .table:
         var html = "<div class=\"vp-float vp-table-float\" id=\"\(HTML.escape(target.label))\">\n"
-        html += "<p class=\"vp-float-caption\"><span class=\"vp-label\">Table \(target.number)\(caption == nil ? "" : ":")</span>"
+        html +=
+          "<p class=\"vp-float-caption\"><span class=\"vp-label\">Table \(target.number)\(caption == nil ? "" : ":")</span>"
         html += (caption.map { " " + HTML.escape($0) } ?? "") + "</p>\n"
         return html + content + "</div>\n"
       }
@@ -170,16 +176,22 @@ enum ReportAssembler {
       let rows = parameters.declarations.map { declaration -> [ResultsTable.Cell] in
         let value = context.parameters[declaration.name]?.text ?? ""
         let source = context.parameters.sources[declaration.name]?.rawValue ?? "default"
-        return [.text(declaration.name), .text(value), .text(declaration.type.description), .text(source), .text(declaration.help ?? "")]
+        return [
+          .text(declaration.name), .text(value), .text(declaration.type.description), .text(source),
+          .text(declaration.help ?? ""),
+        ]
       }
       html += ResultsTable(
-        columns: ["Name", "Value", "Type", "Set by", "Meaning"].map { ResultsTable.Column($0, better: .none) }, rows: rows
+        columns: ["Name", "Value", "Type", "Set by", "Meaning"].map { ResultsTable.Column($0, better: .none) },
+        rows: rows
       ).html()
     }
-    let seeds = Set(context.session.groups.values.flatMap { group -> [UInt64] in
-      if case .zeroShot = group.method { return [] }
-      return group.seeds
-    }).sorted()
+    let seeds = Set(
+      context.session.groups.values.flatMap { group -> [UInt64] in
+        if case .zeroShot = group.method { return [] }
+        return group.seeds
+      }
+    ).sorted()
     html += "<h3 id=\"appendix-environment\">Environment</h3>\n"
     var environment: [(String, String)] = [
       ("vpbook", context.options.vpbookVersion),
@@ -193,8 +205,11 @@ enum ReportAssembler {
     let ran = context.reports.filter { $0.status == .ran }.count
     let cached = context.reports.filter { $0.status == .cached }.count
     environment.append(
-      ("run", "\(duration(context.seconds)) in all; \(ran) step\(ran == 1 ? "" : "s") executed, \(cached) from the cache"
-        + (context.options.useCache ? "" : " (cache off)")))
+      (
+        "run",
+        "\(duration(context.seconds)) in all; \(ran) step\(ran == 1 ? "" : "s") executed, \(cached) from the cache"
+          + (context.options.useCache ? "" : " (cache off)")
+      ))
     html += ResultsTable(
       columns: [.init("Item", better: .none), .init("Value", better: .none)],
       rows: environment.map { [.text($0.0), .text($0.1)] }

@@ -83,11 +83,13 @@ enum ResultsView {
   static func tableNote(_ groups: [RunGroup]) -> String {
     var items: [String] = []
     if groups.contains(where: { $0.bestValidation != nil }) {
-      items.append("<em>Best val.</em>: the best validation accuracy over the epochs (it selects the epoch that is tested)")
+      items.append(
+        "<em>Best val.</em>: the best validation accuracy over the epochs (it selects the epoch that is tested)")
     }
     if groups.contains(where: { $0.mappingPrecision != nil }) {
       items.append(
-        "<em>Precision</em>: the share of training images whose most likely ImageNet class is the one their class is mapped to")
+        "<em>Precision</em>: the share of training images whose most likely ImageNet class is the one their class is mapped to"
+      )
     }
     items.append("<em>Time</em>: wall time per run")
     if groups.contains(where: { $0.remapShare != nil }) {

@@ -125,7 +125,8 @@ public final class NotebookRunner {
   ///   problem inside the notebook is reported in the outcome and in the report.
   public func run(notebook path: String, options: RunnerOptions) throws -> RunOutcome {
     let htmlPath = options.outputHTML ?? NotebookRunner.defaultOutput(for: path)
-    let jsonPath = options.outputJSON ?? (htmlPath.hasSuffix(".html") ? String(htmlPath.dropLast(5)) : htmlPath) + ".json"
+    let jsonPath =
+      options.outputJSON ?? (htmlPath.hasSuffix(".html") ? String(htmlPath.dropLast(5)) : htmlPath) + ".json"
     let started = Date()
 
     let source: NotebookSource
@@ -175,7 +176,8 @@ public final class NotebookRunner {
       defer {
         report.seconds = Date().timeIntervalSince(blockStart)
         options.onEvent?(
-          .blockFinished(ordinal: step.ordinal, status: report.status, seconds: report.seconds, message: report.message))
+          .blockFinished(ordinal: step.ordinal, status: report.status, seconds: report.seconds, message: report.message)
+        )
       }
       if let error = block.error {
         fail(error)
@@ -193,7 +195,9 @@ public final class NotebookRunner {
       }
       let key: String
       do {
-        key = try blockKey(block, keys: keys, parameters: parameters, digests: digests, inputs: &inputs, file: path, version: options.vpbookVersion)
+        key = try blockKey(
+          block, keys: keys, parameters: parameters, digests: digests, inputs: &inputs, file: path,
+          version: options.vpbookVersion)
       } catch let error as NotebookError {
         fail(error)
         continue

@@ -192,14 +192,18 @@ enum StatementDecoder {
       switch word {
       case "zero-shot":
         try reader.allow(["assignment", "name"])
-        let assignment = try reader.enumValue("assignment", known: AssignmentMethod.allCases.map(\.rawValue))
+        let assignment =
+          try reader.enumValue("assignment", known: AssignmentMethod.allCases.map(\.rawValue))
           .flatMap(AssignmentMethod.init(rawValue:)) ?? .greedy
         let run = RunSpec(
-          name: reader.string("name") ?? "zero-shot", method: .zeroShot(assignment), training: TrainingConfig(epochs: 1),
+          name: reader.string("name") ?? "zero-shot", method: .zeroShot(assignment),
+          training: TrainingConfig(epochs: 1),
           seeds: [0], testCurve: false, axes: [])
         return .run(RunStatement(kind: .baseline, runs: [run], axes: [], curve: nil))
       case "linear-probe":
-        try reader.allow(["epochs", "lr", "batch", "seed", "seeds", "optimizer", "schedule", "weight_decay", "curve", "name"])
+        try reader.allow([
+          "epochs", "lr", "batch", "seed", "seeds", "optimizer", "schedule", "weight_decay", "curve", "name",
+        ])
         var run = try reader.runSpec(mapping: "linear-probe", axes: [])
         if let name = reader.string("name") { run.name = name }
         return .run(RunStatement(kind: .baseline, runs: [run], axes: [], curve: try reader.curve()))
@@ -280,7 +284,9 @@ struct OptionReader {
       throw fail("\(raw.verb) needs \(what) (one of: \(known.joined(separator: ", ")))")
     }
     guard raw.words.count == 1 else {
-      throw fail("\(raw.verb) takes one word before its options, got '\(raw.words.joined(separator: " "))' (options are key=value)")
+      throw fail(
+        "\(raw.verb) takes one word before its options, got '\(raw.words.joined(separator: " "))' (options are key=value)"
+      )
     }
     return word
   }
@@ -344,7 +350,9 @@ struct OptionReader {
 
   func seed(_ key: String) throws -> UInt64? {
     guard let text = string(key) else { return nil }
-    guard let value = UInt64(text) else { throw fail("option '\(key)' expects a non-negative whole number, got '\(text)'") }
+    guard let value = UInt64(text) else {
+      throw fail("option '\(key)' expects a non-negative whole number, got '\(text)'")
+    }
     return value
   }
 
@@ -389,12 +397,16 @@ struct OptionReader {
     func value(_ key: String) -> String? { axes.first { $0.0 == key }?.1 ?? string(key) }
     func int(_ key: String, min: Int) throws -> Int? {
       guard let text = value(key) else { return nil }
-      guard let v = Int(text), v >= min else { throw fail("option '\(key)' expects a whole number ≥ \(min), got '\(text)'") }
+      guard let v = Int(text), v >= min else {
+        throw fail("option '\(key)' expects a whole number ≥ \(min), got '\(text)'")
+      }
       return v
     }
     func positive(_ key: String) throws -> Double? {
       guard let text = value(key) else { return nil }
-      guard let v = Double(text), v.isFinite, v > 0 else { throw fail("option '\(key)' expects a positive number, got '\(text)'") }
+      guard let v = Double(text), v.isFinite, v > 0 else {
+        throw fail("option '\(key)' expects a positive number, got '\(text)'")
+      }
       return v
     }
     let mappingName = axes.first { $0.0 == "mapping" }?.1 ?? mapping
@@ -423,7 +435,9 @@ struct OptionReader {
     }
     training.mappingLearningRate = try positive("mapping_lr")
     if let text = string("weight_decay") {
-      guard let v = Double(text), v.isFinite, v >= 0 else { throw fail("option 'weight_decay' expects a number ≥ 0, got '\(text)'") }
+      guard let v = Double(text), v.isFinite, v >= 0 else {
+        throw fail("option 'weight_decay' expects a number ≥ 0, got '\(text)'")
+      }
       training.weightDecay = v
     }
     let method: RunMethod
@@ -456,7 +470,9 @@ struct OptionReader {
     var axes: [(key: String, values: [String])] = []
     for option in raw.options where StatementDecoder.sweepAxes.contains(option.key) {
       let values = list(option.key) ?? []
-      guard !values.contains(where: \.isEmpty) else { throw fail("option '\(option.key)' has an empty value in its list") }
+      guard !values.contains(where: \.isEmpty) else {
+        throw fail("option '\(option.key)' has an empty value in its list")
+      }
       guard Set(values).count == values.count else { throw fail("option '\(option.key)' repeats a value") }
       if option.key == "mapping" { _ = try enumList("mapping", known: StatementDecoder.mappingNames) }
       if option.key == "data" {

@@ -24,14 +24,17 @@ enum SweepView {
     }
   }
 
-  static let numericAxes: Set<String> = ["image", "canvas", "interval", "lr", "m", "epochs", "batch", "per_class", "topk"]
+  static let numericAxes: Set<String> = [
+    "image", "canvas", "interval", "lr", "m", "epochs", "batch", "per_class", "topk",
+  ]
 
   /// The sweep's panels: a table (a pivot table for two axes) and a chart (lines over the first numeric
   /// axis, or grouped bars when every axis is categorical).
   static func panels(_ groups: [RunGroup], axes: [String]) -> [Panel] {
     var panels: [Panel] = []
     let context = ResultsView.context(groups)
-    let title = "Test accuracy (%) by " + axes.map(axisName).joined(separator: " × ")
+    let title =
+      "Test accuracy (%) by " + axes.map(axisName).joined(separator: " × ")
       + (context.isEmpty ? "" : " — " + context)
     panels.append(Panel(kind: .table, title: title, html: table(groups, axes: axes).html()))
     if let chart = chart(groups, axes: axes) { panels.append(chart) }
@@ -93,7 +96,8 @@ enum SweepView {
         if xAxis == "lr" { x = log10(x) }
         let name =
           others.count == 1
-          ? group.axisValues[others[0]] ?? "" : others.map { "\($0)=\(group.axisValues[$0] ?? "")" }.joined(separator: ", ")
+          ? group.axisValues[others[0]] ?? ""
+          : others.map { "\($0)=\(group.axisValues[$0] ?? "")" }.joined(separator: ", ")
         if !seriesNames.contains(name) { seriesNames.append(name) }
         let summary = group.testAccuracy
         points[name, default: []].append((x, summary.mean * 100, summary.n > 1 ? summary.std * 100 : 0))
