@@ -35,7 +35,7 @@ fi
 if [[ $what == extras || $what == all ]]; then
   p=${PROTOCOL:-xs}
   if [[ $p == s ]]; then args=("${protocol_s[@]}"); else args=("${protocol_xs[@]}"); fi
-  for m in blm blm+ fullymap fast-ilm; do run "$p-$m" "${args[@]}" --mapping $m --seeds ${SEEDS:-7}; done
+  for m in blm blm+ fullymap fast-ilm semantic; do run "$p-$m" "${args[@]}" --mapping $m --seeds ${SEEDS:-7}; done
   run "$p-zero-shot" "${args[@]}" --baseline zero-shot
   run "$p-linear-probe" "${args[@]}" --baseline linear-probe --lr 0.1 --seeds ${SEEDS:-7}
 fi
