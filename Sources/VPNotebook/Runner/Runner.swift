@@ -248,13 +248,21 @@ public final class NotebookRunner {
     return RunOutcome(htmlPath: htmlPath, jsonPath: jsonPath, blocks: reports, errors: errors, html: html)
   }
 
+  /// The SHA-256 of the running executable: an engine change invalidates every cached block even when the
+  /// version string was not bumped (computed once per process).
+  static let buildIdentity: String = {
+    let path = FileManager.default.fileExists(atPath: "/proc/self/exe") ? "/proc/self/exe" : CommandLine.arguments[0]
+    return (try? SHA256.hex(fileAt: path)) ?? "unknown"
+  }()
+
   /// The cache key of a block: the runner and vpbook versions, the code after substitution, the values of the
   /// parameters it reads, the keys of the blocks whose state it reads, and the digests of the files it loads.
   private func blockKey(
     _ block: PlannedBlock, keys: [Int: String], parameters: ResolvedParameters, digests: DigestStore,
     inputs: inout [String: InputDigest], file: String, version: String
   ) throws -> String {
-    var text = "\(NotebookRunner.keyVersion)\nformat \(BlockCache.format)\nvpbook \(version)\ncode\n\(block.code)\n"
+    var text =
+      "\(NotebookRunner.keyVersion)\nformat \(BlockCache.format)\nvpbook \(version)\nbuild \(NotebookRunner.buildIdentity)\ncode\n\(block.code)\n"
     let encoder = JSONEncoder()
     encoder.outputFormatting = .sortedKeys
     for (name, value) in parameters.values(of: block.parametersRead) {
