@@ -42,18 +42,8 @@ extension Experiment {
     func features(_ set: ImageSet) -> [Float] {
       var out: [Float] = []
       out.reserveCapacity(set.count * model.featureCount)
-      let s = promptConfig.canvas
-      var start = 0
-      while start < set.count {
-        let end = min(set.count, start + 64)
-        var x = [Float](repeating: 0, count: (end - start) * s * s * 3)
-        set.images.withUnsafeBufferPointer { src in
-          x.withUnsafeMutableBufferPointer {
-            prompt.apply(src.baseAddress! + start * set.pixelsPerImage, count: end - start, into: $0.baseAddress!)
-          }
-        }
-        out += model.features(Tensor(shape: [end - start, s, s, 3], data: x)).data
-        start = end
+      forEachBatch(set, prompt: prompt, features: true) { f, range in
+        out += UnsafeBufferPointer(start: f, count: range.count * model.featureCount)
       }
       return out
     }

@@ -55,10 +55,11 @@ public final class Experiment: @unchecked Sendable {
 
   // MARK: - Prompted forward passes
 
-  /// Runs the model on prompted images of `set` in batches, calling `body(logits, rows)` for each batch.
+  /// Runs the model on prompted images of `set` in batches, calling `body(outputs, rows)` for each batch with
+  /// the logits, or with the penultimate features when `features` is set.
   func forEachBatch(
-    _ set: ImageSet, prompt: VisualPrompt, batchSize: Int = 64,
-    _ body: (_ logits: UnsafePointer<Float>, _ indices: Range<Int>) -> Void
+    _ set: ImageSet, prompt: VisualPrompt, batchSize: Int = 64, features: Bool = false,
+    _ body: (_ outputs: UnsafePointer<Float>, _ indices: Range<Int>) -> Void
   ) {
     let s = prompt.config.canvas
     var start = 0
@@ -70,8 +71,9 @@ public final class Experiment: @unchecked Sendable {
           prompt.apply(src.baseAddress! + start * set.pixelsPerImage, count: end - start, into: dst.baseAddress!)
         }
       }
-      let logits = model.logits(Tensor(shape: [end - start, s, s, 3], data: x))
-      logits.data.withUnsafeBufferPointer { body($0.baseAddress!, start..<end) }
+      let batch = Tensor(shape: [end - start, s, s, 3], data: x)
+      let outputs = features ? model.features(batch) : model.logits(batch)
+      outputs.data.withUnsafeBufferPointer { body($0.baseAddress!, start..<end) }
       start = end
     }
   }

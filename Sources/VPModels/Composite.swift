@@ -49,16 +49,7 @@ public struct Residual: FrozenLayer {
       precondition(h.count == x.count, "identity shortcut needs equal shapes")
       ws.add(h.pointer, x.pointer, count: h.count)
     }
-    if post != .identity {
-      let mask: UnsafeMutablePointer<UInt8>? = tape != nil ? ws.bytes(h.count) : nil
-      let act = post
-      ws.forRanges(h.rows, minimum: 256) { r in
-        Elementwise.biasActivation(
-          h.pointer + r.lowerBound * h.c, rows: r.count, channels: h.c, bias: nil, activation: act,
-          mask: mask.map { $0 + r.lowerBound * h.c })
-      }
-      tape?.push(Tape.Entry(bytes: mask, count: h.count, inputH: x.h, inputW: x.w))
-    }
+    if post != .identity { ws.activate(h, post, tape: tape, inputH: x.h, inputW: x.w) }
     return h
   }
 

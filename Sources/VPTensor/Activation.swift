@@ -56,6 +56,18 @@ public enum Elementwise {
 }
 
 extension Workspace {
+  /// Applies `activation` to `map` in place and, when a `tape` is given, pushes the mask the backward pass
+  /// needs (`inputH`/`inputW`: the size of the layer's input).
+  public func activate(_ map: FeatureMap, _ activation: Activation, tape: Tape?, inputH: Int, inputW: Int) {
+    let mask: UnsafeMutablePointer<UInt8>? = (tape != nil && activation != .identity) ? bytes(map.count) : nil
+    forRanges(map.rows, minimum: 256) { r in
+      Elementwise.biasActivation(
+        map.pointer + r.lowerBound * map.c, rows: r.count, channels: map.c, bias: nil, activation: activation,
+        mask: mask.map { $0 + r.lowerBound * map.c })
+    }
+    tape?.push(Tape.Entry(bytes: mask, count: map.count, inputH: inputH, inputW: inputW))
+  }
+
   /// Applies `mask` to `g` in place, splitting the work over threads when allowed.
   public func applyMask(_ g: UnsafeMutablePointer<Float>, _ mask: UnsafePointer<UInt8>, count: Int) {
     forRanges(count, minimum: 1 << 16) { r in

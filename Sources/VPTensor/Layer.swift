@@ -39,14 +39,7 @@ public struct ActivationLayer: FrozenLayer, Sendable {
   public func forward(_ x: FeatureMap, workspace ws: Workspace, tape: Tape?) -> FeatureMap {
     let y = ws.featureMap(n: x.n, h: x.h, w: x.w, c: x.c)
     y.pointer.update(from: x.pointer, count: x.count)
-    let mask: UnsafeMutablePointer<UInt8>? = (tape != nil && activation != .identity) ? ws.bytes(y.count) : nil
-    let act = activation
-    ws.forRanges(y.rows, minimum: 256) { r in
-      Elementwise.biasActivation(
-        y.pointer + r.lowerBound * y.c, rows: r.count, channels: y.c, bias: nil, activation: act,
-        mask: mask.map { $0 + r.lowerBound * y.c })
-    }
-    tape?.push(Tape.Entry(bytes: mask, count: y.count, inputH: x.h, inputW: x.w))
+    ws.activate(y, activation, tape: tape, inputH: x.h, inputW: x.w)
     return y
   }
 
