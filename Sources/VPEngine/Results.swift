@@ -53,6 +53,8 @@ public struct EpochRecord: Codable, Sendable, Equatable {
   /// The sources of each target during this epoch (one-to-one and m-to-1 mappings).
   public var mapping: [[Int]]?
   public var mappingPrecision: Double?
+  /// The learnable input scale σ at the end of this epoch (nil when the scale is fixed).
+  public var inputScale: Double? = nil
 }
 
 /// The outcome of one training run (one mapping, one seed).
@@ -84,6 +86,8 @@ public struct RunResult: Codable, Sendable {
   public var remapSeconds: Double
   public var trainImagesPerSecond: Double
   public var trainableParameters: Int
+  /// The selected state's learnable input scale σ (nil when the scale is fixed).
+  public var inputScale: Double? = nil
 }
 
 /// Mean and (sample) standard deviation over seeds.

@@ -137,12 +137,14 @@ public final class Experiment: @unchecked Sendable {
     var promptOptimizer = Optimizer(training.optimizer, count: prompt.delta.count, weightDecay: training.weightDecay)
     var weightOptimizer = mapping.linear.map { Optimizer(training.optimizer, count: $0.weight.count) }
     var biasOptimizer = mapping.linear.map { Optimizer(training.optimizer, count: $0.bias.count) }
+    // AutoVP trains the input scale with the prompt's optimizer and learning rate.
+    var scaleOptimizer = promptConfig.learnableScale ? Optimizer(training.optimizer, count: 1) : nil
     let steps = (train.count + training.batchSize - 1) / training.batchSize
     let s = promptConfig.canvas
     let classes = model.classCount
     let k = classCount
     var history: [EpochRecord] = []
-    var best: (accuracy: Double, epoch: Int, delta: [Float], state: LabelMapping.State)? = nil
+    var best: (accuracy: Double, epoch: Int, delta: [Float], scale: Float, state: LabelMapping.State)? = nil
     var remapTotal = 0.0
     var trainImages = 0
     var trainSeconds = 0.0
@@ -205,6 +207,17 @@ public final class Experiment: @unchecked Sendable {
         }
         let rate = lr(step)
         let gDelta = result.gradient.data.withUnsafeBufferPointer { prompt.gradient($0.baseAddress!, count: b) }
+        if scaleOptimizer != nil {
+          // Both gradients are taken at the current σ before either parameter moves.
+          let gScale = result.gradient.data.withUnsafeBufferPointer { gx in
+            batch.images.withUnsafeBufferPointer {
+              prompt.scaleGradient(gx.baseAddress!, images: $0.baseAddress!, count: b)
+            }
+          }
+          var sigma = [prompt.scale]
+          scaleOptimizer!.step(&sigma, gradient: [Float(gScale)], lr: rate)
+          prompt.scale = sigma[0]  // clamped to VisualPrompt.scaleRange
+        }
         promptOptimizer.step(&prompt.delta, gradient: gDelta, lr: rate)
         if var layer = mapping.linear, let gw = batchStatistics.weight, let gb = batchStatistics.bias {
           let mlr = rate * (training.mappingLearningRate ?? training.learningRate) / training.learningRate
@@ -229,15 +242,17 @@ public final class Experiment: @unchecked Sendable {
           epoch: epoch + 1, learningRate: lr(0), trainLoss: stats.meanLoss(steps: steps), trainAccuracy: stats.accuracy,
           validationAccuracy: validationAccuracy, testAccuracy: testAccuracy,
           seconds: Date().timeIntervalSince(epochStart), remapSeconds: remapSeconds, remappedTargets: remapped,
-          mapping: mapping.sources.isEmpty ? nil : mapping.sources, mappingPrecision: mapping.precision))
+          mapping: mapping.sources.isEmpty ? nil : mapping.sources, mappingPrecision: mapping.precision,
+          inputScale: promptConfig.learnableScale ? Double(prompt.scale) : nil))
       let score = validationAccuracy ?? Double(epoch)
       if best == nil || score > best!.accuracy {
-        best = (score, epoch + 1, prompt.delta, mapping.state)
+        best = (score, epoch + 1, prompt.delta, prompt.scale, mapping.state)
       }
     }
     // Restore the selected state and touch the test split once.
     if let best {
       prompt.delta = best.delta
+      prompt.scale = best.scale
       mapping.state = best.state
     }
     let final = evaluate(test, prompt: prompt, mapping: mapping)
@@ -254,7 +269,8 @@ public final class Experiment: @unchecked Sendable {
       finalMappingNames: names.flatMap { n in finalMapping?.map { $0.map { n[$0] } } }, frequency: mapping.frequency,
       wallSeconds: Date().timeIntervalSince(started), remapSeconds: remapTotal,
       trainImagesPerSecond: Double(trainImages) / max(trainSeconds, 1e-9),
-      trainableParameters: prompt.parameterCount + (mapping.linear.map { $0.weight.count + $0.bias.count } ?? 0))
+      trainableParameters: prompt.parameterCount + (mapping.linear.map { $0.weight.count + $0.bias.count } ?? 0),
+      inputScale: promptConfig.learnableScale ? Double(prompt.scale) : nil)
   }
 
   /// The prompt and mapping of the last `run` (after selection), for reports and saving.

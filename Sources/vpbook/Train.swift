@@ -34,6 +34,11 @@ struct Train: ParsableCommand {
   @Option(help: "Canvas (model input) side in pixels.") var canvas: Int = 128
   @Option(help: "Image side inside the canvas (pad prompt).") var image: Int = 64
   @Option(help: "Watermark prompt: frame width (default: the whole image).") var frame: Int?
+  @Flag(
+    help:
+      "Pad prompt: learn AutoVP's input scale (the image is zoomed about the canvas centre by a trainable factor starting at 1, kept in [0.1, 5]; set the starting size with --image)."
+  )
+  var learnScale = false
   @Option(help: "Label mapping: \(MappingKind.allCases.map(\.rawValue).joined(separator: ", ")).")
   var mapping: MappingKind = .ilm
   @Option(help: "One-to-one assignment: greedy or hungarian.") var assignment: AssignmentMethod = .greedy
@@ -73,7 +78,8 @@ struct Train: ParsableCommand {
 
   func run() throws {
     let seeds = try parsedSeeds()
-    let promptConfig = PromptConfig(kind: prompt, canvas: canvas, image: prompt == .pad ? image : canvas, frame: frame)
+    let promptConfig = PromptConfig(
+      kind: prompt, canvas: canvas, image: prompt == .pad ? image : canvas, frame: frame, learnableScale: learnScale)
     try promptConfig.validate()
     let classifier = try ModelZoo.load(model, weights: weights)
     let spec = DataSpec(name: data, perClass: perClass, validationPerClass: valPerClass, test: test)
@@ -106,7 +112,8 @@ struct Train: ParsableCommand {
       print(
         String(
           format: "seed %llu: test %.2f %% (epoch %d selected), %.1f s (%.1f s remapping), %.0f img/s", r.seed,
-          r.testAccuracy * 100, r.selectedEpoch, r.wallSeconds, r.remapSeconds, r.trainImagesPerSecond))
+          r.testAccuracy * 100, r.selectedEpoch, r.wallSeconds, r.remapSeconds, r.trainImagesPerSecond)
+          + (r.inputScale.map { String(format: ", input scale σ = %.3f", $0) } ?? ""))
     }
     let summary = Summary(results.map(\.testAccuracy))
     print(
@@ -116,9 +123,10 @@ struct Train: ParsableCommand {
       note("wrote \(json)")
     }
     if let savePrompt, let p = experiment.lastPrompt {
-      let tensor = CheckpointTensor(shape: [canvas, canvas, 3], floats: p.delta)!
+      var tensors = [("prompt.delta", CheckpointTensor(shape: [canvas, canvas, 3], floats: p.delta)!)]
+      if learnScale { tensors.append(("prompt.scale", CheckpointTensor(shape: [], floats: [p.scale])!)) }
       try Safetensors.write(
-        StateDict([("prompt.delta", tensor)], path: savePrompt, format: .safetensors, metadata: [:]),
+        StateDict(tensors, path: savePrompt, format: .safetensors, metadata: [:]),
         metadata: [
           "kind": prompt.rawValue, "canvas": "\(canvas)", "image": "\(promptConfig.imageSide)", "layout": "HWC",
         ],

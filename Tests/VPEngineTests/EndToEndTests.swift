@@ -166,6 +166,30 @@ final class EndToEndTests: XCTestCase {
     XCTAssertEqual(zero.confusion.flatMap { $0 }.reduce(0, +), 100)
   }
 
+  /// AutoVP's learnable input scale: σ moves during training, is recorded per epoch, the selected epoch's σ is
+  /// the result's, and the run is reproducible.
+  func testLearnableInputScaleTrainsAndIsReproducible() throws {
+    let e = try experiment()
+    let config = PromptConfig(kind: .pad, canvas: 32, image: 16, learnableScale: true)
+    let training = TrainingConfig(epochs: 2, batchSize: 64, learningRate: 0.05, schedule: .constant)
+    let a = try e.run(prompt: config, mapping: MappingConfig(.flm), training: training, seed: 5)
+    let prompt = try XCTUnwrap(e.lastPrompt)
+    let b = try e.run(prompt: config, mapping: MappingConfig(.flm), training: training, seed: 5)
+    assertSameRun(a, b, "learnable scale, same seed")
+    let scales = try a.history.map { try XCTUnwrap($0.inputScale, "epoch \($0.epoch): no scale recorded") }
+    XCTAssertEqual(b.history.map(\.inputScale), a.history.map(\.inputScale))
+    // 8 Adam steps of 0.05 each move σ by up to 0.4; it must have moved, and stayed in AutoVP's range.
+    XCTAssertGreaterThan(abs(scales[1] - 1), 0.02, "σ per epoch \(scales)")
+    XCTAssertTrue(scales.allSatisfy { (0.1...5).contains($0) })
+    XCTAssertEqual(a.inputScale, scales[a.selectedEpoch - 1])
+    XCTAssertEqual(Double(prompt.scale), try XCTUnwrap(a.inputScale))
+    XCTAssertEqual(a.trainableParameters, prompt.parameterCount)
+    // A fixed-scale run records no scale.
+    let fixed = try e.run(prompt: Self.prompt, mapping: MappingConfig(.flm), training: training, seed: 5)
+    XCTAssertNil(fixed.inputScale)
+    XCTAssertTrue(fixed.history.allSatisfy { $0.inputScale == nil })
+  }
+
   /// Fast ILM re-estimates D from the training passes (every training image once per epoch); BLM trains
   /// with ω columns that sum to 1.
   func testFastILMAndBLMRuns() throws {

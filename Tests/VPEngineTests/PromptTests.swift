@@ -248,4 +248,86 @@ final class PromptTests: XCTestCase {
     let gb = b.withUnsafeBufferPointer { prompt.gradient($0.baseAddress!, count: 1) }
     assertClose(both, zip(ga, gb).map { $0 + $1 }, tolerance: 1e-6, "batch of two")
   }
+
+  // MARK: - AutoVP's learnable input scale
+
+  private struct ScaleFixture: Decodable {
+    struct Case: Decodable {
+      var canvas: Int
+      var image: Int
+      var scale: Double
+      var count: Int
+      var images: [Float]
+      var delta: [Float]
+      var upstream: [Float]
+      var mask: [Float]
+      var x: [Float]
+      var dscale: Double?
+      var ddelta: [Float]
+    }
+    var cases: [Case]
+  }
+
+  /// Forward pass, moved border and both gradients against the numpy reference (`make_scale_fixture.py`).
+  func testLearnableScaleMatchesTheNumpyReference() throws {
+    let fixture = try loadFixture("input_scale", as: ScaleFixture.self)
+    XCTAssertEqual(fixture.cases.count, 4)
+    for f in fixture.cases {
+      let what = "S=\(f.canvas) s=\(f.image) σ=\(f.scale)"
+      let prompt = VisualPrompt(
+        PromptConfig(kind: .pad, canvas: f.canvas, image: f.image, learnableScale: true), normalization: imageNet)
+      prompt.delta = f.delta
+      prompt.scale = Float(f.scale)
+      XCTAssertEqual(prompt.mask, f.mask, what)
+      assertClose(apply(prompt, f.images, count: f.count), f.x, tolerance: 1e-5, what)
+      let gDelta = f.upstream.withUnsafeBufferPointer { prompt.gradient($0.baseAddress!, count: f.count) }
+      assertClose(gDelta, f.ddelta, tolerance: 1e-4, what + ": ∂L/∂δ")
+      if let expected = f.dscale {
+        let g = f.upstream.withUnsafeBufferPointer { gx in
+          f.images.withUnsafeBufferPointer {
+            prompt.scaleGradient(gx.baseAddress!, images: $0.baseAddress!, count: f.count)
+          }
+        }
+        XCTAssertEqual(g, expected, accuracy: 1e-4 * abs(expected), what + ": ∂L/∂σ")
+      }
+    }
+  }
+
+  /// At σ = 1 the learnable-scale path is the fixed pad prompt, value for value; the scale stays in AutoVP's
+  /// range [0.1, 5] and is ignored by a prompt without it.
+  func testLearnableScaleAtOneIsThePlainPadPromptAndIsClamped() {
+    var rng = SplitMix64(seed: 21)
+    let images = uniform(2 * 6 * 6 * 3, &rng, 0, 1)
+    let plain = VisualPrompt(PromptConfig(kind: .pad, canvas: 13, image: 6), normalization: imageNet)
+    let scaled = VisualPrompt(
+      PromptConfig(kind: .pad, canvas: 13, image: 6, learnableScale: true), normalization: imageNet)
+    plain.delta = uniform(plain.delta.count, &rng, -2, 2)
+    scaled.delta = plain.delta
+    XCTAssertEqual(apply(scaled, images, count: 2), apply(plain, images, count: 2))
+    XCTAssertEqual(scaled.mask, plain.mask)
+    XCTAssertEqual(scaled.parameterCount, plain.parameterCount + 1)
+    scaled.scale = 9
+    XCTAssertEqual(scaled.scale, 5)
+    XCTAssertEqual(scaled.scaledSide, 13)  // int(6 · 5) cut to the canvas: no border left
+    XCTAssertTrue(scaled.mask.allSatisfy { $0 == 0 })
+    scaled.scale = 0.01
+    XCTAssertEqual(scaled.scale, 0.1)
+    XCTAssertEqual(scaled.scaledSide, 0)
+    plain.scale = 2
+    XCTAssertEqual(plain.scale, 1)
+    XCTAssertThrowsError(
+      try PromptConfig(kind: .watermark, canvas: 32, image: 32, learnableScale: true).validate())
+  }
+
+  /// A config written before the learnable scale existed decodes with it off, and one without it encodes as before.
+  func testPromptConfigJSONWithoutTheScaleKey() throws {
+    let old = #"{"canvas":128,"image":64,"kind":"pad"}"#
+    let config = try JSONDecoder().decode(PromptConfig.self, from: Data(old.utf8))
+    XCTAssertEqual(config, PromptConfig(kind: .pad, canvas: 128, image: 64))
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = .sortedKeys
+    XCTAssertEqual(String(decoding: try encoder.encode(config), as: UTF8.self), old)
+    let on = PromptConfig(kind: .pad, canvas: 128, image: 64, learnableScale: true)
+    XCTAssertEqual(try JSONDecoder().decode(PromptConfig.self, from: try encoder.encode(on)), on)
+  }
 }

@@ -93,7 +93,7 @@ final class RunnerLanguageTests: XCTestCase {
         "\(notebook):8: option 'epochs' expects a whole number ≥ 1, got '1.5'",
         "\(notebook):12: unknown option 'epoch' for train (did you mean 'epochs'?); known: mapping, epochs, lr, "
           + "batch, seed, seeds, interval, assignment, m, topk, optimizer, schedule, mapping_lr, weight_decay, "
-          + "probe_lr, curve, name",
+          + "probe_lr, curve, name, scale",
         "\(notebook):16: option 'mapping' got unknown value 'ilx' (did you mean 'ilm'?); known: "
           + (MappingKind.allCases.map(\.rawValue) + ["linear-probe"]).joined(separator: ", "),
         "\(notebook):20: option 'canvas' expects a whole number ≥ 32, got '16'",

@@ -81,9 +81,10 @@ enum ImageViews {
   }
 
   /// The prompt as the model sees it: the learned border (or additive pattern) around a grey placeholder.
-  static func promptImage(_ config: PromptConfig, delta: [Float]) -> Image {
+  static func promptImage(_ config: PromptConfig, delta: [Float], scale: Float = 1) -> Image {
     let prompt = VisualPrompt(config, normalization: .imageNet)
     if delta.count == prompt.delta.count { prompt.delta = delta }
+    prompt.scale = scale
     var pixels = prompt.visualization()
     if config.kind == .pad {
       // The image area comes back white; a light grey shows where the target image goes.
@@ -97,10 +98,11 @@ enum ImageViews {
 
   /// The prompt with its deviation from mid-grey stretched to fill [0, 1] (nil when it is already
   /// high-contrast or flat): small learned changes become visible.
-  static func stretchedPrompt(_ config: PromptConfig, delta: [Float]) -> (Image, Double)? {
+  static func stretchedPrompt(_ config: PromptConfig, delta: [Float], scale: Float = 1) -> (Image, Double)? {
     let prompt = VisualPrompt(config, normalization: .imageNet)
     guard delta.count == prompt.delta.count else { return nil }
     prompt.delta = delta
+    prompt.scale = scale
     var pixels = prompt.visualization()
     let s = config.canvas
     var largest: Float = 0
@@ -117,43 +119,37 @@ enum ImageViews {
     return (Image(width: s, height: s, channels: 3, pixels: pixels), Double(factor))
   }
 
-  /// One target image with the prompt applied, before the model's normalisation (clamped to [0, 1]).
-  static func promptedImage(_ config: PromptConfig, delta: [Float], image: [Float]) -> Image {
-    let prompt = VisualPrompt(config, normalization: .imageNet)
+  /// One target image with the prompt applied (zoomed by the learned scale, if any), before the model's
+  /// normalisation (clamped to [0, 1]).
+  static func promptedImage(_ config: PromptConfig, delta: [Float], scale: Float = 1, image: [Float]) -> Image {
+    let prompt = VisualPrompt(config, normalization: InputNormalization(mean: [0, 0, 0], std: [1, 1, 1]))
     if delta.count == prompt.delta.count { prompt.delta = delta }
+    prompt.scale = scale
     let s = config.canvas
-    let side = config.imageSide
     var out = [Float](repeating: 0, count: s * s * 3)
-    for y in 0..<s {
-      for x in 0..<s {
-        let p = y * s + x
-        let iy = y - prompt.offset
-        let ix = x - prompt.offset
-        let inImage = iy >= 0 && iy < side && ix >= 0 && ix < side
-        for c in 0..<3 {
-          var v: Float = 0
-          if prompt.mask[p] != 0 {
-            let d = prompt.delta[p * 3 + c]
-            v += config.kind == .pad ? 1 / (1 + Foundation.exp(-d)) : d
-          }
-          if inImage { v += image[(iy * side + ix) * 3 + c] }
-          out[p * 3 + c] = min(1, max(0, v))
-        }
-      }
+    image.withUnsafeBufferPointer { src in
+      out.withUnsafeMutableBufferPointer { prompt.apply(src.baseAddress!, count: 1, into: $0.baseAddress!) }
     }
-    return Image(width: s, height: s, channels: 3, pixels: out)
+    return Image(width: s, height: s, channels: 3, pixels: out.map { min(1, max(0, $0)) })
   }
 
   /// `show prompt`: the learned prompt and a few prompted inputs, one per class.
   static func promptPanel(_ group: RunGroup, delta: [Float], data: PreparedData, count: Int) -> Panel {
     let config = group.prompt
     let seed = group.first?.seed ?? 0
+    // `delta` is the first seed's prompt: so is the scale.
+    let learned = group.first?.inputScale
+    let scale = Float(learned ?? 1)
     let promptScale = config.canvas >= 192 ? 1.0 : (config.canvas >= 96 ? 2.0 : 3.0)
     var html = "<div class=\"vp-prompt-view\">\n<div class=\"vp-prompt-main\">"
-    html += img(promptImage(config, delta: delta), alt: "the learned prompt of run \(group.name)", scale: promptScale)
+    html += img(
+      promptImage(config, delta: delta, scale: scale), alt: "the learned prompt of run \(group.name)",
+      scale: promptScale)
     let kind = config.kind == .pad ? "padding prompt" : "watermark prompt"
-    html += "<p class=\"vp-tile-caption\">learned \(kind), \(config.canvas) px canvas</p></div>\n"
-    if let (stretched, factor) = stretchedPrompt(config, delta: delta) {
+    var caption = "learned \(kind), \(config.canvas) px canvas"
+    if let learned { caption += ", learned input scale σ = \(NumberFormat.fixed(learned, decimals: 2))" }
+    html += "<p class=\"vp-tile-caption\">\(caption)</p></div>\n"
+    if let (stretched, factor) = stretchedPrompt(config, delta: delta, scale: scale) {
       html += "<div class=\"vp-prompt-main\">"
       html += img(stretched, alt: "the learned prompt of run \(group.name), contrast stretched", scale: promptScale)
       html +=
@@ -167,7 +163,7 @@ enum ImageViews {
       let tileScale = config.canvas >= 128 ? 1.0 : (config.canvas >= 64 ? 2.0 : 3.0)
       for c in classes {
         let name = set.classNames[c]
-        let image = promptedImage(config, delta: delta, image: pixels(set, firsts[c][0]))
+        let image = promptedImage(config, delta: delta, scale: scale, image: pixels(set, firsts[c][0]))
         html +=
           "<div class=\"vp-tile\">" + img(image, alt: "a prompted image of class \(name)", scale: tileScale)
           + "<p class=\"vp-tile-caption\">\(HTML.escape(name))</p></div>\n"
@@ -178,6 +174,7 @@ enum ImageViews {
     let title =
       "The learned prompt of run \(group.name) (seed \(seed)) and what the frozen model sees: "
       + "\(config.imageSide) px target images "
+      + (learned.map { "zoomed ×\(NumberFormat.fixed($0, decimals: 2)) " } ?? "")
       + (config.kind == .pad ? "inside a \(config.canvas) px canvas" : "with the prompt added")
     return Panel(kind: .figure, title: title, html: html)
   }

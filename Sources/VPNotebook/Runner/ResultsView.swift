@@ -17,6 +17,12 @@ extension RunGroup {
 
   var wallSeconds: Summary { Summary(results.map(\.wallSeconds)) }
 
+  /// The learned input scale σ of the selected states (runs with a learnable scale only).
+  var inputScale: Summary? {
+    let values = results.compactMap(\.inputScale)
+    return values.isEmpty ? nil : Summary(values)
+  }
+
   /// The share of the wall time spent estimating frequency matrices (remapping).
   var remapShare: Summary? {
     guard results.contains(where: { $0.remapSeconds > 0 }) else { return nil }
@@ -60,18 +66,21 @@ enum ResultsView {
     let showValidation = groups.contains { $0.bestValidation != nil }
     let showPrecision = groups.contains { $0.mappingPrecision != nil }
     let showRemap = groups.contains { $0.remapShare != nil }
+    let showScale = groups.contains { $0.inputScale != nil }
     var columns = [
       ResultsTable.Column(firstColumn, better: .none),
       ResultsTable.Column("Test acc.", unit: "%", better: .higher, decimals: 1),
     ]
     if showValidation { columns.append(.init("Best val.", unit: "%", better: .higher, decimals: 1)) }
     if showPrecision { columns.append(.init("Precision", unit: "%", better: .none, decimals: 1)) }
+    if showScale { columns.append(.init("Scale σ", better: .none, decimals: 2)) }
     columns.append(.init("Time", unit: "s", better: .none, decimals: 1))
     if showRemap { columns.append(.init("Remap", unit: "%", better: .none, decimals: 0)) }
     let rows = zip(groups, displayNames(groups)).map { group, name -> [ResultsTable.Cell] in
       var row: [ResultsTable.Cell] = [.text(name), percent(group.testAccuracy)]
       if showValidation { row.append(group.bestValidation.map(percent) ?? .empty) }
       if showPrecision { row.append(group.mappingPrecision.map(percent) ?? .empty) }
+      if showScale { row.append(group.inputScale.map { plain($0) } ?? .empty) }
       row.append(plain(group.wallSeconds))
       if showRemap { row.append(group.remapShare.map(percent) ?? .empty) }
       return row
@@ -89,6 +98,11 @@ enum ResultsView {
     if groups.contains(where: { $0.mappingPrecision != nil }) {
       items.append(
         "<em>Precision</em>: the share of training images whose most likely ImageNet class is the one their class is mapped to"
+      )
+    }
+    if groups.contains(where: { $0.inputScale != nil }) {
+      items.append(
+        "<em>Scale σ</em>: the learned input scale (AutoVP), the factor the target image was zoomed by in the selected epoch"
       )
     }
     items.append("<em>Time</em>: wall time per run")

@@ -52,6 +52,8 @@ struct RunSpec: Codable, Sendable, Equatable {
   var canvas: Int?
   var dataName: String?
   var perClass: Int?
+  /// `scale=learn` or `scale=fixed`: AutoVP's learnable input scale on or off (nil: the session's prompt).
+  var learnScale: Bool? = nil
   /// The sweep point, `[(axis, value)]`, empty outside sweeps.
   var axes: [[String]]
 
@@ -60,6 +62,7 @@ struct RunSpec: Codable, Sendable, Equatable {
     var config = base
     if let canvas { config.canvas = canvas }
     if let image { config.image = image }
+    if let learnScale { config.learnableScale = learnScale }
     if config.kind == .watermark { config.image = config.canvas }
     return config
   }
@@ -117,12 +120,14 @@ enum StatementDecoder {
   /// Options shared by `train`, `compare` and `sweep`.
   static let trainingOptions = [
     "epochs", "lr", "batch", "seed", "seeds", "interval", "assignment", "m", "topk", "optimizer", "schedule",
-    "mapping_lr", "weight_decay", "probe_lr", "curve", "name",
+    "mapping_lr", "weight_decay", "probe_lr", "curve", "name", "scale",
   ]
+  /// The values of the `scale` option: AutoVP's input scale kept fixed or learned.
+  static let scaleValues = ["fixed", "learn"]
   /// The options of `sweep` that may take several values (the grid's axes).
   static let sweepAxes = [
     "image", "canvas", "mapping", "interval", "lr", "m", "epochs", "batch", "data", "per_class", "assignment",
-    "optimizer", "schedule", "topk",
+    "optimizer", "schedule", "topk", "scale",
   ]
 
   /// Decodes one raw statement.
@@ -151,10 +156,13 @@ enum StatementDecoder {
       guard let kind = PromptKind(rawValue: word) else {
         throw reader.unknownValue(word, what: "prompt kind", known: PromptKind.allCases.map(\.rawValue))
       }
-      try reader.allow(kind == .pad ? ["canvas", "image"] : ["canvas", "frame"])
+      try reader.allow(kind == .pad ? ["canvas", "image", "scale"] : ["canvas", "frame"])
       let canvas = try reader.int("canvas", min: 32) ?? 128
       let image = kind == .pad ? (try reader.int("image", min: 1) ?? min(64, canvas)) : canvas
-      let config = PromptConfig(kind: kind, canvas: canvas, image: image, frame: try reader.int("frame", min: 1))
+      let scale = try reader.enumValue("scale", known: scaleValues)
+      let config = PromptConfig(
+        kind: kind, canvas: canvas, image: image, frame: try reader.int("frame", min: 1),
+        learnableScale: scale == "learn")
       do {
         try config.validate()
       } catch {
@@ -440,6 +448,13 @@ struct OptionReader {
       }
       training.weightDecay = v
     }
+    var learnScale: Bool? = nil
+    if let text = value("scale") {
+      guard StatementDecoder.scaleValues.contains(text) else {
+        throw unknownValue(text, what: "scale", known: StatementDecoder.scaleValues)
+      }
+      learnScale = text == "learn"
+    }
     let method: RunMethod
     if isProbe {
       method = .linearProbe
@@ -462,7 +477,7 @@ struct OptionReader {
     return RunSpec(
       name: method.label, method: method, training: training, seeds: try seeds(), testCurve: try curve() == .test,
       image: try int("image", min: 1), canvas: try int("canvas", min: 32), dataName: value("data"),
-      perClass: try int("per_class", min: 1), axes: axes.map { [$0.0, $0.1] })
+      perClass: try int("per_class", min: 1), learnScale: learnScale, axes: axes.map { [$0.0, $0.1] })
   }
 
   /// A sweep: the grid product of the options written with several values.
