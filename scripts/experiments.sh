@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The acceptance experiments of the VP-engine issue, written as plain `vpbook train` calls so that anyone can
 # rerun them: results go to output/experiments/NAME.json (one file per protocol × mapping, all seeds inside).
-#   scripts/experiments.sh [xs|s|extras|overlap|all]     (VPBOOK=path/to/vpbook to use another build)
+#   scripts/experiments.sh [xs|s|extras|overlap|scale|all]     (VPBOOK=path/to/vpbook to use another build)
 # TEST_CURVE=1 also evaluates the test split after every epoch (curves only; it triples the cost of the small
 # protocols); the validation accuracy per epoch is always recorded.
 set -euo pipefail
@@ -38,4 +38,11 @@ if [[ $what == extras || $what == all ]]; then
   for m in blm blm+ fullymap fast-ilm semantic; do run "$p-$m" "${args[@]}" --mapping $m --seeds ${SEEDS:-7}; done
   run "$p-zero-shot" "${args[@]}" --baseline zero-shot
   run "$p-linear-probe" "${args[@]}" --baseline linear-probe --lr 0.1 --seeds ${SEEDS:-7}
+fi
+# AutoVP's learnable input scale on the small-data protocol (FLM): the image starting at 64 px (the fixed-scale
+# run is xs-flm) and at 32 px in the 128 canvas, each fixed and learned.
+if [[ $what == scale || $what == all ]]; then
+  run "xs-flm-learn-scale" "${protocol_xs[@]}" --mapping flm --seeds 7,8,9 --learn-scale
+  run "xs-flm-image32" "${protocol_xs[@]}" --image 32 --mapping flm --seeds 7,8,9
+  run "xs-flm-image32-learn-scale" "${protocol_xs[@]}" --image 32 --mapping flm --seeds 7,8,9 --learn-scale
 fi
