@@ -58,14 +58,26 @@ let package = Package(
     .systemLibrary(name: "CJPEG", providers: [.apt(["libjpeg-dev"])]),
 
     // MARK: - Tests
-    .testTarget(name: "VPTensorTests", dependencies: ["VPTensor"], exclude: ["Reference"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "VPCheckpointTests", dependencies: ["VPCheckpoint"], exclude: ["Reference", "Fixtures"]),
+    // What several test targets share: finding the real assets (through VPAssets), failing or skipping cleanly.
+    .target(name: "VPTestSupport", dependencies: ["VPAssets"], path: "Tests/VPTestSupport"),
     .testTarget(
-      name: "VPModelsTests", dependencies: ["VPModels", "VPAssets"], exclude: ["Reference"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "VPImageTests", dependencies: ["VPImage"], exclude: ["Reference"], resources: [.copy("Fixtures")]),
+      name: "VPTensorTests", dependencies: ["VPTensor"], exclude: ["Reference"], resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "VPDataTests", dependencies: ["VPData", "VPImage"], exclude: ["Reference"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "VPNotebookTests", dependencies: ["VPNotebook", "VPEngine", "VPImage"], exclude: ["Golden"]),
-    .testTarget(name: "VPEngineTests", dependencies: ["VPEngine", "VPModels", "VPData", "VPTensor"], exclude: ["Reference"], resources: [.copy("Fixtures")]),
+      name: "VPCheckpointTests", dependencies: ["VPCheckpoint", "VPTestSupport"], exclude: ["Reference", "Fixtures"]),
+    .testTarget(
+      name: "VPModelsTests", dependencies: ["VPModels", "VPTestSupport"], exclude: ["Reference"],
+      resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "VPImageTests", dependencies: ["VPImage", "VPTestSupport"], exclude: ["Reference"],
+      resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "VPDataTests", dependencies: ["VPData", "VPImage", "VPTestSupport"], exclude: ["Reference"],
+      resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "VPNotebookTests", dependencies: ["VPNotebook", "VPEngine", "VPImage", "VPTestSupport"], exclude: ["Golden"]
+    ),
+    .testTarget(
+      name: "VPEngineTests", dependencies: ["VPEngine", "VPModels", "VPData", "VPTensor", "VPTestSupport"],
+      exclude: ["Reference"], resources: [.copy("Fixtures")]),
   ]
 )

@@ -52,13 +52,13 @@ final class FuzzTests: XCTestCase {
   }
 
   func testLegacyMobileNet() throws {
-    let bytes = try Assets.bytes("mobilenet_v2-b0353104.pth")
+    let bytes = try Checkpoints.bytes("mobilenet_v2-b0353104.pth")
     let outcome = fuzz(bytes, path: "mobilenet_v2-b0353104.pth", seed: 1, hot: 0..<40_000)
     XCTAssertGreaterThan(outcome.failed, 50)
   }
 
   func testZipResNet18() throws {
-    let bytes = try Assets.bytes("resnet18-random-10class.pth")
+    let bytes = try Checkpoints.bytes("resnet18-random-10class.pth")
     // Half of the positions in the central directory and end records at the end of the file.
     let outcome = fuzz(
       bytes, path: "resnet18-random-10class.pth", seed: 2, hot: (bytes.count - 16_000)..<bytes.count)

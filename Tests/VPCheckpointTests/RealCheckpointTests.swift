@@ -52,7 +52,7 @@ final class RealCheckpointTests: XCTestCase {
     let reference = try Self.reference()
     XCTAssertEqual(reference.files.count, 3)
     for expected in reference.files {
-      let path = try Assets.model(expected.file)
+      let path = try Checkpoints.path(expected.file)
       let dict = try loadCheckpoint(path)
       XCTAssertEqual(dict.format, expected.format == "zip" ? .torchZip : .torchLegacy, expected.file)
       XCTAssertEqual(dict.count, expected.tensorCount, expected.file)
@@ -88,7 +88,7 @@ final class RealCheckpointTests: XCTestCase {
   }
 
   func testMobileNetV2Legacy() throws {
-    let path = try Assets.model("mobilenet_v2-b0353104.pth")
+    let path = try Checkpoints.path("mobilenet_v2-b0353104.pth")
     let start = Date()
     let dict = try loadCheckpoint(path)
     let loadSeconds = Date().timeIntervalSince(start)
@@ -131,7 +131,7 @@ final class RealCheckpointTests: XCTestCase {
   /// Every strided EfficientNet-Lite0 weight: element `i` of `floats()` is storage element
   /// `offset + Σ index·stride`, where `index` is `i` in row-major coordinates.
   func testEfficientNetStridedViews() throws {
-    let dict = try loadCheckpoint(try Assets.model("efficientnet-lite0-57934424.pth"))
+    let dict = try loadCheckpoint(try Checkpoints.path("efficientnet-lite0-57934424.pth"))
     XCTAssertEqual(try dict.shape("_conv_stem.weight"), [32, 3, 3, 3])
     XCTAssertEqual(try dict.shape("_blocks.0._depthwise_conv.weight"), [32, 1, 3, 3])
     XCTAssertEqual(try dict.shape("_fc.weight"), [1000, 1280])
@@ -157,7 +157,7 @@ final class RealCheckpointTests: XCTestCase {
   }
 
   func testResNet18ZipHasTorchvisionKeysWithTenClassHead() throws {
-    let dict = try loadCheckpoint(try Assets.model("resnet18-random-10class.pth"))
+    let dict = try loadCheckpoint(try Checkpoints.path("resnet18-random-10class.pth"))
     XCTAssertEqual(dict.format, .torchZip)
     func bn(_ p: String) -> [String] {
       ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"].map { "\(p).\($0)" }
@@ -183,7 +183,7 @@ final class RealCheckpointTests: XCTestCase {
   }
 
   func testSafetensorsRoundTripOfARealCheckpoint() throws {
-    let source = try loadCheckpoint(try Assets.model("efficientnet-lite0-57934424.pth"))
+    let source = try loadCheckpoint(try Checkpoints.path("efficientnet-lite0-57934424.pth"))
     let directory = try temporaryDirectory(self)
     let path = directory.appendingPathComponent("lite0.safetensors").path
     try Safetensors.write(source, metadata: ["format": "pt"], to: path)

@@ -1,49 +1,17 @@
 import Foundation
 import VPCheckpoint
+import VPTestSupport
 import XCTest
 
 // MARK: - Assets
 
-/// Locates the real checkpoints: `$VPBOOK_ASSETS/models/<name>`, or `.cache/assets/models/<name>` in the
-/// nearest folder above this file that has one. Missing assets fail the test, unless
-/// `VPBOOK_ALLOW_MISSING_ASSETS=1`, in which case it is skipped.
-enum Assets {
-  struct Missing: Error, CustomStringConvertible {
-    let description: String
-  }
-
-  static func assetsDirectory(file: String = #filePath) -> String? {
-    if let env = ProcessInfo.processInfo.environment["VPBOOK_ASSETS"], !env.isEmpty { return env }
-    var url = URL(fileURLWithPath: file).deletingLastPathComponent()
-    while url.path != "/" {
-      let candidate = url.appendingPathComponent(".cache/assets")
-      var isDirectory: ObjCBool = false
-      if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory),
-        isDirectory.boolValue
-      {
-        return candidate.path
-      }
-      url.deleteLastPathComponent()
-    }
-    return nil
-  }
-
+/// The real checkpoints that setup installs under `models/` (see `TestAssets`).
+enum Checkpoints {
   /// The path of `models/<name>`, or a failure (or skip) explaining how to provide it.
-  static func model(_ name: String) throws -> String {
-    let directory = assetsDirectory()
-    if let directory {
-      let path = directory + "/models/" + name
-      if FileManager.default.isReadableFile(atPath: path) { return path }
-    }
-    let message =
-      "checkpoint asset models/\(name) not found (looked in \(directory ?? "no .cache/assets folder")); "
-      + "set VPBOOK_ASSETS to the .cache/assets folder, or VPBOOK_ALLOW_MISSING_ASSETS=1 to skip"
-    if ProcessInfo.processInfo.environment["VPBOOK_ALLOW_MISSING_ASSETS"] == "1" { throw XCTSkip(message) }
-    throw Missing(description: message)  // fails the test with this message
-  }
+  static func path(_ name: String) throws -> String { try TestAssets.path("models/" + name) }
 
   static func bytes(_ name: String) throws -> [UInt8] {
-    [UInt8](try Data(contentsOf: URL(fileURLWithPath: try model(name))))
+    [UInt8](try Data(contentsOf: URL(fileURLWithPath: try path(name))))
   }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import VPData
 import VPImage
+import VPTestSupport
 import XCTest
 
 final class ImageFolderTests: XCTestCase {

@@ -1,5 +1,6 @@
 import Foundation
 import VPData
+import VPTestSupport
 import XCTest
 
 private struct Summary: Decodable {

@@ -1,4 +1,5 @@
 import VPData
+import VPTestSupport
 import XCTest
 
 private struct Reference: Decodable {

@@ -1,6 +1,7 @@
 import Foundation
 import VPData
 import VPEngine
+import VPTestSupport
 import XCTest
 
 /// Animal-MNIST through the pickle reader that executes nothing, against

@@ -2,6 +2,7 @@ import Foundation
 import VPData
 import VPEngine
 import VPModels
+import VPTestSupport
 import XCTest
 
 /// One tiny training setup on real data: MobileNetV2, Fashion-MNIST at 16 px in a 32-px pad prompt,

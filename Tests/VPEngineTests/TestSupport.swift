@@ -1,48 +1,16 @@
 import Foundation
 import VPData
 import VPEngine
+import VPTestSupport
 import XCTest
 
-/// Locates the real assets (`.cache/assets`) the way the other test targets do: `VPBOOK_ASSETS`, else the
-/// first `.cache/assets` above this file. A missing asset fails the test, unless
-/// `VPBOOK_ALLOW_MISSING_ASSETS=1`, which turns it into a skip.
-enum TestAssets {
-  struct Missing: Error, CustomStringConvertible { var description: String }
-
-  static func root(file: StaticString = #filePath) -> String? {
-    let environment = ProcessInfo.processInfo.environment
-    if let explicit = environment["VPBOOK_ASSETS"], !explicit.isEmpty { return explicit }
-    var directory = URL(fileURLWithPath: "\(file)").deletingLastPathComponent()
-    while directory.path != "/" {
-      let candidate = directory.appendingPathComponent(".cache/assets")
-      var isDirectory: ObjCBool = false
-      if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), isDirectory.boolValue {
-        return candidate.path
-      }
-      directory = directory.deletingLastPathComponent()
-    }
-    return nil
-  }
-
-  /// The path of `relative` under the assets root; throws (fail) or skips when it is missing.
-  static func path(_ relative: String) throws -> String {
-    let found = root().map { $0 + "/" + relative }
-    if let found, FileManager.default.fileExists(atPath: found) { return found }
-    try missing("test asset \(relative) (looked in \(root() ?? "<no .cache/assets above the tests>"))")
-  }
-
+extension TestAssets {
   /// Fails (or skips with `VPBOOK_ALLOW_MISSING_ASSETS=1`) when Fashion-MNIST is not where `DataCatalog` looks.
   static func requireFashionMNIST() throws {
     let dir = ProcessInfo.processInfo.environment["VPBOOK_FASHION_MNIST"] ?? "/usr/share/datasets/fashion-mnist"
     if !FileManager.default.fileExists(atPath: dir + "/train-images-idx3-ubyte.gz") {
       try missing("Fashion-MNIST in \(dir) (set VPBOOK_FASHION_MNIST)")
     }
-  }
-
-  static func missing(_ what: String) throws -> Never {
-    let message = "missing \(what); set VPBOOK_ASSETS, or VPBOOK_ALLOW_MISSING_ASSETS=1 to skip"
-    if ProcessInfo.processInfo.environment["VPBOOK_ALLOW_MISSING_ASSETS"] == "1" { throw XCTSkip(message) }
-    throw Missing(description: message)
   }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import VPImage
+import VPTestSupport
 import XCTest
 
 final class ImagePNGEncodingTests: XCTestCase {

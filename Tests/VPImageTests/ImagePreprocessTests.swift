@@ -1,4 +1,5 @@
 import VPImage
+import VPTestSupport
 import XCTest
 
 private struct PreprocessFixture: Decodable {

@@ -1,7 +1,7 @@
 import Foundation
-import VPAssets
 import VPModels
 import VPTensor
+import VPTestSupport
 import XCTest
 
 /// The model fixtures written by `Reference/make_model_fixtures.py`: an independent numpy implementation
@@ -72,10 +72,9 @@ struct ModelFixtures: Decodable {
 /// `VPBOOK_ALLOW_MISSING_ASSETS=1`.
 func requireAsset(_ relative: String) throws -> String {
   do {
-    return try Assets.path(relative)
-  } catch {
-    if ProcessInfo.processInfo.environment["VPBOOK_ALLOW_MISSING_ASSETS"] == "1" { throw XCTSkip("\(error)") }
-    XCTFail("\(error)")
+    return try TestAssets.path(relative)
+  } catch let error as TestAssets.Missing {
+    XCTFail("\(error)")  // also reported where the failure is swallowed (the `try?` of `Loaded`)
     throw error
   }
 }

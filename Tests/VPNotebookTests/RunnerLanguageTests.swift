@@ -1,6 +1,7 @@
 import Foundation
 import VPEngine
 import VPNotebook
+import VPTestSupport
 import XCTest
 
 /// The block language's errors, each at `file:line` (nothing here loads a model or data).
@@ -309,23 +310,7 @@ final class Scratch {
   }
 }
 
-/// Skips a test that needs the real model and data when setup has not installed them (outside CI).
+/// Fails a test that needs the real model and data when setup has not installed them (see `TestAssets`).
 func requireAssets() throws {
-  var directory = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-  var found = ProcessInfo.processInfo.environment["VPBOOK_ASSETS"] != nil
-  while !found {
-    if FileManager.default.fileExists(atPath: directory.appendingPathComponent(".cache/assets/models").path) {
-      found = true
-      break
-    }
-    let parent = directory.deletingLastPathComponent()
-    if parent.path == directory.path { break }
-    directory = parent
-  }
-  if !found {
-    if ProcessInfo.processInfo.environment["CI"] == "true" {
-      XCTFail("the assets are missing: run `make setup`")
-    }
-    throw XCTSkip("the assets are missing (run `make setup`)")
-  }
+  _ = try TestAssets.path("models")
 }
