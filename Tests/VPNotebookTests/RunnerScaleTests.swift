@@ -26,6 +26,10 @@ final class RunnerScaleTests: XCTestCase {
       ```vp
       show table
       ```
+
+      ```vp
+      sweep mapping=rlm,flm scale=fixed,learn epochs=1 lr=0.05 schedule=constant name=grid
+      ```
       """)
     let outcome = try scratch.run(notebook)
     XCTAssertTrue(outcome.succeeded, "\(outcome.errors)")
@@ -33,11 +37,19 @@ final class RunnerScaleTests: XCTestCase {
     XCTAssertTrue(html.contains(">Scale σ<"), "the results table has no scale column")
     XCTAssertTrue(html.contains("learned input scale σ = "), "the prompt figure does not give σ")
     XCTAssertTrue(html.contains("zoomed ×"))
+    // A single-axis sweep has a σ column; a two-axis (pivot) sweep a second pivot of the learned σ.
+    XCTAssertTrue(html.contains("Learned input scale σ by mapping × input scale"))
+    XCTAssertTrue(html.contains("scale = learn"))
 
     let data = try Data(contentsOf: URL(fileURLWithPath: try XCTUnwrap(outcome.jsonPath)))
     let manifest = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
     let runs = try XCTUnwrap(manifest["runs"] as? [[String: Any]])
-    XCTAssertEqual(runs.compactMap { $0["name"] as? String }, ["scale=fixed", "scale=learn"])
+    XCTAssertEqual(
+      runs.compactMap { $0["name"] as? String },
+      [
+        "scale=fixed", "scale=learn", "grid/mapping=rlm/scale=fixed", "grid/mapping=rlm/scale=learn",
+        "grid/mapping=flm/scale=fixed", "grid/mapping=flm/scale=learn",
+      ])
     let fixed = try XCTUnwrap((runs[0]["results"] as? [[String: Any]])?.first)
     let learned = try XCTUnwrap((runs[1]["results"] as? [[String: Any]])?.first)
     XCTAssertNil(fixed["inputScale"])

@@ -20,6 +20,7 @@ enum SweepView {
     case "optimizer": return "optimizer"
     case "schedule": return "schedule"
     case "topk": return "top-k"
+    case "scale": return "input scale"
     default: return axis
     }
   }
@@ -37,6 +38,14 @@ enum SweepView {
       "Test accuracy (%) by " + axes.map(axisName).joined(separator: " × ")
       + (context.isEmpty ? "" : " — " + context)
     panels.append(Panel(kind: .table, title: title, html: table(groups, axes: axes).html()))
+    if axes.count == 2, groups.contains(where: { $0.inputScale != nil }) {
+      // The pivot has room for one number per cell: the learned scales get a pivot of their own.
+      let scales = pivot(groups, axes: axes, better: .none, decimals: 2) { $0.inputScale.map { ResultsView.plain($0) } }
+      panels.append(
+        Panel(
+          kind: .table, title: "Learned input scale σ by " + axes.map(axisName).joined(separator: " × "),
+          html: scales.html()))
+    }
     if let chart = chart(groups, axes: axes) { panels.append(chart) }
     return panels
   }
@@ -52,34 +61,46 @@ enum SweepView {
 
   static func table(_ groups: [RunGroup], axes: [String]) -> ResultsTable {
     if axes.count == 2 {
-      // Pivot: the mapping (or the second axis) down, the other across; the best row per column is bold.
-      let rowAxis = axes.contains("mapping") ? "mapping" : axes[1]
-      let columnAxis = axes.first { $0 != rowAxis }!
-      let columnValues = values(columnAxis, in: groups)
-      var columns = [ResultsTable.Column(axisName(rowAxis), better: .none)]
-      for value in columnValues {
-        columns.append(.init(columnAxis == "data" ? value : "\(columnAxis) = \(value)", better: .higher, decimals: 1))
-      }
-      let rows = values(rowAxis, in: groups).map { rowValue -> [ResultsTable.Cell] in
-        [.text(rowValue)]
-          + columnValues.map { columnValue in
-            groups.first { $0.axisValues[rowAxis] == rowValue && $0.axisValues[columnAxis] == columnValue }
-              .map { ResultsView.percent($0.testAccuracy) } ?? .empty
-          }
-      }
-      return ResultsTable(columns: columns, rows: rows)
+      return pivot(groups, axes: axes, better: .higher, decimals: 1) { ResultsView.percent($0.testAccuracy) }
     }
     var columns = axes.map { ResultsTable.Column(axisName($0), better: .none) }
     columns.append(.init("Test acc.", unit: "%", better: .higher, decimals: 1))
     let showValidation = groups.contains { $0.bestValidation != nil }
     if showValidation { columns.append(.init("Best val. acc.", unit: "%", better: .higher, decimals: 1)) }
+    let showScale = groups.contains { $0.inputScale != nil }
+    if showScale { columns.append(.init("Scale σ", better: .none, decimals: 2)) }
     columns.append(.init("Wall time", unit: "s", better: .none, decimals: 1))
     let rows = groups.map { group -> [ResultsTable.Cell] in
       var row: [ResultsTable.Cell] = axes.map { .text(group.axisValues[$0] ?? "") }
       row.append(ResultsView.percent(group.testAccuracy))
       if showValidation { row.append(group.bestValidation.map(ResultsView.percent) ?? .empty) }
+      if showScale { row.append(group.inputScale.map { ResultsView.plain($0) } ?? .empty) }
       row.append(ResultsView.plain(group.wallSeconds))
       return row
+    }
+    return ResultsTable(columns: columns, rows: rows)
+  }
+
+  /// A two-axis pivot of `cell`: the mapping (or the second axis) down, the other across (with
+  /// `better: .higher` the best row per column is bold).
+  static func pivot(
+    _ groups: [RunGroup], axes: [String], better: ResultsTable.Better, decimals: Int,
+    cell: (RunGroup) -> ResultsTable.Cell?
+  ) -> ResultsTable {
+    let rowAxis = axes.contains("mapping") ? "mapping" : axes[1]
+    let columnAxis = axes.first { $0 != rowAxis }!
+    let columnValues = values(columnAxis, in: groups)
+    var columns = [ResultsTable.Column(axisName(rowAxis), better: .none)]
+    for value in columnValues {
+      columns.append(
+        .init(columnAxis == "data" ? value : "\(columnAxis) = \(value)", better: better, decimals: decimals))
+    }
+    let rows = values(rowAxis, in: groups).map { rowValue -> [ResultsTable.Cell] in
+      [.text(rowValue)]
+        + columnValues.map { columnValue in
+          groups.first { $0.axisValues[rowAxis] == rowValue && $0.axisValues[columnAxis] == columnValue }
+            .flatMap(cell) ?? .empty
+        }
     }
     return ResultsTable(columns: columns, rows: rows)
   }
