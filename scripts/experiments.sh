@@ -31,11 +31,12 @@ fi
 if [[ $what == s || $what == all ]]; then
   for m in rlm flm ilm; do run "s-$m" "${protocol_s[@]}" --mapping $m --seeds ${SEEDS:-7,8,9} ${TEST_CURVE:+--test-curve}; done
 fi
-# The other mappings and the baselines (PROTOCOL=s for FMNIST-VP-S; default the small-data protocol).
+# The other mappings and the baselines (PROTOCOL=s for FMNIST-VP-S; default the small-data protocol; EXTRAS=
+# a space-separated list of mappings instead of all of them).
 if [[ $what == extras || $what == all ]]; then
   p=${PROTOCOL:-xs}
   if [[ $p == s ]]; then args=("${protocol_s[@]}"); else args=("${protocol_xs[@]}"); fi
-  for m in blm blm+ fullymap fast-ilm semantic; do run "$p-$m" "${args[@]}" --mapping $m --seeds ${SEEDS:-7}; done
+  for m in ${EXTRAS:-blm blm+ fullymap fast-ilm semantic}; do run "$p-$m" "${args[@]}" --mapping $m --seeds ${SEEDS:-7}; done
   run "$p-zero-shot" "${args[@]}" --baseline zero-shot
   run "$p-linear-probe" "${args[@]}" --baseline linear-probe --lr 0.1 --seeds ${SEEDS:-7}
 fi
