@@ -27,6 +27,10 @@ if [[ $what == overlap || $what == all ]]; then
   for d in ${OVERLAP_DATA:-animal-mnist union30 mnist-5k}; do
     for m in rlm flm ilm; do run "$d-$m" --data $d "${small[@]}" --mapping $m --seeds 7,8,9 ${TEST_CURVE:+--test-curve}; done
   done
+  # Class overlap by name: Animal-MNIST's classes are ImageNet concepts; map them through WordNet.
+  if [[ " ${OVERLAP_DATA:-animal-mnist} " == *" animal-mnist "* ]]; then
+    run "animal-mnist-semantic" --data animal-mnist "${small[@]}" --mapping semantic --seeds 7,8,9
+  fi
 fi
 if [[ $what == s || $what == all ]]; then
   for m in rlm flm ilm; do run "s-$m" "${protocol_s[@]}" --mapping $m --seeds ${SEEDS:-7,8,9} ${TEST_CURVE:+--test-curve}; done
