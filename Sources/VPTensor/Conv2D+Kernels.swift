@@ -268,5 +268,4 @@ extension Conv2D {
         Int32(images.upperBound))
     }
   }
-
 }

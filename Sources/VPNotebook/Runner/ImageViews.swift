@@ -80,31 +80,33 @@ enum ImageViews {
     return Panel(kind: .figure, title: title, html: html)
   }
 
-  /// The prompt as the model sees it: the learned border (or additive pattern) around a grey placeholder.
-  static func promptImage(_ config: PromptConfig, delta: [Float], scale: Float = 1) -> Image {
-    let prompt = VisualPrompt(config, normalization: .imageNet)
+  /// A run's learned prompt rebuilt from its δ (left untrained when δ does not fit the geometry) and σ, with
+  /// no normalisation: the views draw what the model sees before it normalises its input.
+  static func learnedPrompt(_ config: PromptConfig, delta: [Float], scale: Float = 1) -> VisualPrompt {
+    let prompt = VisualPrompt(config, normalization: InputNormalization(mean: [0, 0, 0], std: [1, 1, 1]))
     if delta.count == prompt.delta.count { prompt.delta = delta }
     prompt.scale = scale
+    return prompt
+  }
+
+  /// The prompt as the model sees it: the learned border (or additive pattern) around a grey placeholder.
+  static func promptImage(_ prompt: VisualPrompt) -> Image {
+    let s = prompt.config.canvas
     var pixels = prompt.visualization()
-    if config.kind == .pad {
+    if prompt.config.kind == .pad {
       // The image area comes back white; a light grey shows where the target image goes.
-      let s = config.canvas
       for p in 0..<(s * s) where prompt.mask[p] == 0 {
         for c in 0..<3 { pixels[p * 3 + c] = 0.93 }
       }
     }
-    return Image(width: config.canvas, height: config.canvas, channels: 3, pixels: pixels)
+    return Image(width: s, height: s, channels: 3, pixels: pixels)
   }
 
   /// The prompt with its deviation from mid-grey stretched to fill [0, 1] (nil when it is already
   /// high-contrast or flat): small learned changes become visible.
-  static func stretchedPrompt(_ config: PromptConfig, delta: [Float], scale: Float = 1) -> (Image, Double)? {
-    let prompt = VisualPrompt(config, normalization: .imageNet)
-    guard delta.count == prompt.delta.count else { return nil }
-    prompt.delta = delta
-    prompt.scale = scale
+  static func stretchedPrompt(_ prompt: VisualPrompt) -> (Image, Double)? {
     var pixels = prompt.visualization()
-    let s = config.canvas
+    let s = prompt.config.canvas
     var largest: Float = 0
     for p in 0..<(s * s) where prompt.mask[p] != 0 {
       for c in 0..<3 { largest = max(largest, abs(pixels[p * 3 + c] - 0.5)) }
@@ -119,13 +121,9 @@ enum ImageViews {
     return (Image(width: s, height: s, channels: 3, pixels: pixels), Double(factor))
   }
 
-  /// One target image with the prompt applied (zoomed by the learned scale, if any), before the model's
-  /// normalisation (clamped to [0, 1]).
-  static func promptedImage(_ config: PromptConfig, delta: [Float], scale: Float = 1, image: [Float]) -> Image {
-    let prompt = VisualPrompt(config, normalization: InputNormalization(mean: [0, 0, 0], std: [1, 1, 1]))
-    if delta.count == prompt.delta.count { prompt.delta = delta }
-    prompt.scale = scale
-    let s = config.canvas
+  /// One target image with the prompt applied (zoomed by the learned scale, if any), clamped to [0, 1].
+  static func promptedImage(_ prompt: VisualPrompt, image: [Float]) -> Image {
+    let s = prompt.config.canvas
     var out = [Float](repeating: 0, count: s * s * 3)
     image.withUnsafeBufferPointer { src in
       out.withUnsafeMutableBufferPointer { prompt.apply(src.baseAddress!, count: 1, into: $0.baseAddress!) }
@@ -139,17 +137,17 @@ enum ImageViews {
     let seed = group.first?.seed ?? 0
     // `delta` is the first seed's prompt: so is the scale.
     let learned = group.first?.inputScale
-    let scale = Float(learned ?? 1)
+    let prompt = learnedPrompt(config, delta: delta, scale: Float(learned ?? 1))
     let promptScale = config.canvas >= 192 ? 1.0 : (config.canvas >= 96 ? 2.0 : 3.0)
     var html = "<div class=\"vp-prompt-view\">\n<div class=\"vp-prompt-main\">"
     html += img(
-      promptImage(config, delta: delta, scale: scale), alt: "the learned prompt of run \(group.name)",
+      promptImage(prompt), alt: "the learned prompt of run \(group.name)",
       scale: promptScale)
     let kind = config.kind == .pad ? "padding prompt" : "watermark prompt"
     var caption = "learned \(kind), \(config.canvas) px canvas"
     if let learned { caption += ", learned input scale σ = \(NumberFormat.fixed(learned, decimals: 2))" }
     html += "<p class=\"vp-tile-caption\">\(caption)</p></div>\n"
-    if let (stretched, factor) = stretchedPrompt(config, delta: delta, scale: scale) {
+    if let (stretched, factor) = stretchedPrompt(prompt) {
       html += "<div class=\"vp-prompt-main\">"
       html += img(stretched, alt: "the learned prompt of run \(group.name), contrast stretched", scale: promptScale)
       html +=
@@ -163,7 +161,7 @@ enum ImageViews {
       let tileScale = config.canvas >= 128 ? 1.0 : (config.canvas >= 64 ? 2.0 : 3.0)
       for c in classes {
         let name = set.classNames[c]
-        let image = promptedImage(config, delta: delta, scale: scale, image: pixels(set, firsts[c][0]))
+        let image = promptedImage(prompt, image: pixels(set, firsts[c][0]))
         html +=
           "<div class=\"vp-tile\">" + img(image, alt: "a prompted image of class \(name)", scale: tileScale)
           + "<p class=\"vp-tile-caption\">\(HTML.escape(name))</p></div>\n"
