@@ -90,6 +90,26 @@ public struct RunResult: Codable, Sendable {
   public var inputScale: Double? = nil
 }
 
+/// The JSON form of results, shared by `vpbook train --json`, the notebook cache and the notebook manifest:
+/// sorted keys, and NaN and infinities (e.g. the accuracy of a class with no test images) as the strings
+/// "nan", "inf" and "-inf".
+public enum ResultsJSON {
+  public static func encoder(pretty: Bool = false) -> JSONEncoder {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys] : [.sortedKeys]
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(
+      positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    return encoder
+  }
+
+  public static func decoder() -> JSONDecoder {
+    let decoder = JSONDecoder()
+    decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+      positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    return decoder
+  }
+}
+
 /// Mean and (sample) standard deviation over seeds.
 public struct Summary: Codable, Sendable, Equatable {
   public var mean: Double

@@ -145,11 +145,7 @@ struct TrainReport: Codable {
 
 /// Encodes `value` as pretty JSON and writes it atomically (temp file + rename).
 func writeJSON<T: Encodable>(_ value: T, to path: String) throws {
-  let encoder = JSONEncoder()
-  encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-  encoder.nonConformingFloatEncodingStrategy = .convertToString(
-    positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-  let data = try encoder.encode(value)
+  let data = try ResultsJSON.encoder(pretty: true).encode(value)
   let url = URL(fileURLWithPath: path)
   try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
   try data.write(to: url, options: .atomic)

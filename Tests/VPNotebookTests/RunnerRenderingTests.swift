@@ -9,10 +9,7 @@ final class RunnerRenderingTests: XCTestCase {
   /// that its name needs escaping.
   static func fixture() throws -> [RunResult] {
     let url = goldenDirectory.appendingPathComponent("runner-results.json")
-    let decoder = JSONDecoder()
-    decoder.nonConformingFloatDecodingStrategy = .convertFromString(
-      positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    var results = try decoder.decode([RunResult].self, from: Data(contentsOf: url))
+    var results = try ResultsJSON.decoder().decode([RunResult].self, from: Data(contentsOf: url))
     for index in results.indices where results[index].name == "ilm" {
       results[index].name = "ilm <b>&\""
     }

@@ -45,24 +45,6 @@ struct CacheEntry: Codable, Sendable {
   var created: String
 }
 
-/// JSON coding shared by the cache and the manifest (NaN and infinities as strings).
-enum RunnerJSON {
-  static func encoder(pretty: Bool = false) -> JSONEncoder {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys] : [.sortedKeys]
-    encoder.nonConformingFloatEncodingStrategy = .convertToString(
-      positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    return encoder
-  }
-
-  static func decoder() -> JSONDecoder {
-    let decoder = JSONDecoder()
-    decoder.nonConformingFloatDecodingStrategy = .convertFromString(
-      positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    return decoder
-  }
-}
-
 /// The per-block cache: one JSON entry per key (the commit point, written last) and, for blocks that
 /// train prompts, a `.safetensors` file with the learned δ. Both are written atomically, so an
 /// interrupted run leaves either a complete entry or none.
@@ -85,7 +67,7 @@ final class BlockCache {
   func load(_ key: String) -> (entry: CacheEntry, deltas: [String: [Float]])? {
     let (jsonPath, tensorPath) = paths(key)
     guard let data = FileManager.default.contents(atPath: jsonPath),
-      let entry = try? RunnerJSON.decoder().decode(CacheEntry.self, from: data),
+      let entry = try? ResultsJSON.decoder().decode(CacheEntry.self, from: data),
       entry.format == BlockCache.format, entry.key == key
     else { return nil }
     var deltas: [String: [Float]] = [:]
@@ -116,7 +98,7 @@ final class BlockCache {
         metadata: ["key": entry.key, "groups": entry.deltaGroups.joined(separator: "\n")])
       try AtomicFile.write(Data(bytes), to: tensorPath)
     }
-    try AtomicFile.write(try RunnerJSON.encoder().encode(entry), to: jsonPath)
+    try AtomicFile.write(try ResultsJSON.encoder().encode(entry), to: jsonPath)
   }
 
   /// Removes the whole cache folder; returns how many entries it held.

@@ -302,7 +302,7 @@ enum ReportAssembler {
         "libcmark": String(cString: cmark_version_string()), "OpenBLAS": BLAS.configuration,
         "git": gitCommit(near: context.source.file) ?? "unavailable",
       ])
-    return (try? RunnerJSON.encoder(pretty: true).encode(manifest)) ?? Data("{}".utf8)
+    return (try? ResultsJSON.encoder(pretty: true).encode(manifest)) ?? Data("{}".utf8)
   }
 
   // MARK: - Style
