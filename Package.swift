@@ -27,22 +27,26 @@ let package = Package(
     .executableTarget(
       name: "vpbook",
       dependencies: [
-        "VPModels", "VPImage", "VPData", "VPEngine", "VPNotebook", "VPCheckpoint",
+        "VPModels", "VPImage", "VPData", "VPEngine", "VPNotebook", "VPCheckpoint", "VPFiles",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(name: "vpbench", dependencies: ["VPModels", "VPTensor", "VPAssets"], swiftSettings: fastMath),
     .target(
       name: "VPNotebook",
       dependencies: [
-        "CCmark", "VPEngine", "VPModels", "VPData", "VPImage", "VPCheckpoint", "VPTensor",
-        .product(name: "Yams", package: "Yams"),
+        "VPReport", "VPFiles", "VPEngine", "VPModels", "VPData", "VPImage", "VPCheckpoint", "VPTensor",
+        "CCmark",  // only for libcmark's version in the report's appendix and manifest
       ]),
+    // Markdown, front matter, parameters, HTML and SVG for reports; knows nothing of visual prompting.
+    .target(name: "VPReport", dependencies: ["CCmark", .product(name: "Yams", package: "Yams")]),
     .target(name: "VPEngine", dependencies: ["VPModels", "VPData", "VPTensor", "VPAssets"], swiftSettings: fastMath),
     .target(name: "VPData", dependencies: ["VPImage", "VPCheckpoint", "VPAssets", "CZlib"]),
     .target(name: "VPModels", dependencies: ["VPTensor", "VPCheckpoint", "VPAssets"], swiftSettings: fastMath),
     .target(name: "VPAssets"),
-    .target(name: "VPImage", dependencies: ["CImageShim", "CZlib"]),
-    .target(name: "VPCheckpoint", dependencies: ["CZlib"]),
+    .target(name: "VPImage", dependencies: ["CImageShim", "CZlib", "VPFiles"]),
+    .target(name: "VPCheckpoint", dependencies: ["CZlib", "VPFiles"]),
+    // Whole-file reads and atomic writes (temporary file, fsync, rename) over POSIX calls.
+    .target(name: "VPFiles"),
     .target(name: "VPTensor", dependencies: ["CBLAS", "CKernels"], swiftSettings: fastMath),
 
     // MARK: - Implementation details (system C libraries, one module map + shim header each)
@@ -58,10 +62,12 @@ let package = Package(
     .systemLibrary(name: "CJPEG", providers: [.apt(["libjpeg-dev"])]),
 
     // MARK: - Tests
-    // What several test targets share: finding the real assets (through VPAssets), failing or skipping cleanly.
+    // What several test targets share: finding the real assets (through VPAssets), failing or skipping cleanly;
+    // loading fixtures, comparing floats within a tolerance, golden files and well-formed markup.
     .target(name: "VPTestSupport", dependencies: ["VPAssets"], path: "Tests/VPTestSupport"),
     .testTarget(
-      name: "VPTensorTests", dependencies: ["VPTensor"], exclude: ["Reference"], resources: [.copy("Fixtures")]),
+      name: "VPTensorTests", dependencies: ["VPTensor", "VPTestSupport"], exclude: ["Reference"],
+      resources: [.copy("Fixtures")]),
     .testTarget(
       name: "VPCheckpointTests", dependencies: ["VPCheckpoint", "VPTestSupport"], exclude: ["Reference", "Fixtures"]),
     .testTarget(
@@ -73,6 +79,8 @@ let package = Package(
     .testTarget(
       name: "VPDataTests", dependencies: ["VPData", "VPImage", "VPTestSupport"], exclude: ["Reference"],
       resources: [.copy("Fixtures")]),
+    .testTarget(name: "VPFilesTests", dependencies: ["VPFiles"]),
+    .testTarget(name: "VPReportTests", dependencies: ["VPReport", "VPTestSupport"], exclude: ["Golden"]),
     .testTarget(
       name: "VPNotebookTests", dependencies: ["VPNotebook", "VPEngine", "VPImage", "VPTestSupport"], exclude: ["Golden"]
     ),

@@ -49,26 +49,3 @@ public enum Parallel {
     }
   }
 }
-
-/// Thin wrappers over OpenBLAS single-precision GEMM (row-major).
-public enum BLAS {
-  /// `C[m×n] = alpha · op(A) · op(B) + beta · C`, all row-major with the given leading dimensions.
-  @inline(__always)
-  public static func sgemm(
-    transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
-    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-    beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
-  ) {
-    Parallel.configure()
-    if m == 0 || n == 0 { return }
-    cblas_sgemm(
-      CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-      Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
-  }
-
-  /// The OpenBLAS build description (for run appendices).
-  public static var configuration: String {
-    guard let cString = openblas_get_config() else { return "OpenBLAS" }
-    return String(cString: cString)
-  }
-}

@@ -143,12 +143,9 @@ struct TrainReport: Codable {
   var testAccuracy: Summary
 }
 
-/// Encodes `value` as pretty JSON and writes it atomically (temp file + rename).
+/// Encodes `value` as pretty JSON and writes it atomically (`writeAtomically`).
 func writeJSON<T: Encodable>(_ value: T, to path: String) throws {
-  let data = try ResultsJSON.encoder(pretty: true).encode(value)
-  let url = URL(fileURLWithPath: path)
-  try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-  try data.write(to: url, options: .atomic)
+  try writeAtomically(try ResultsJSON.encoder(pretty: true).encode(value), to: path)
 }
 
 /// A one-line progress bar with ETA and images/s on standard error.

@@ -1,5 +1,6 @@
 import Foundation
 import VPCheckpoint
+import VPTestSupport
 import XCTest
 
 /// The real checkpoints, checked against `Fixtures/reference.json` (made by `Reference/make_reference.py`
@@ -39,14 +40,8 @@ final class RealCheckpointTests: XCTestCase {
     return try decoder.decode(Reference.self, from: Data(contentsOf: url))
   }
 
-  /// `|a - b| <= 1e-6 · scale`, the relative tolerance of the comparison.
-  private func assertClose(
-    _ a: Double, _ b: Double, scale: Double, _ message: String, file: StaticString = #filePath,
-    line: UInt = #line
-  ) {
-    XCTAssertLessThanOrEqual(
-      abs(a - b), 1e-6 * max(abs(b), scale), "\(message): \(a) vs \(b)", file: file, line: line)
-  }
+  /// The relative tolerance of the comparisons: `|a - b| <= 1e-6 · max(|b|, floor)`.
+  static let tolerance = 1e-6
 
   func testAgainstPythonReference() throws {
     let reference = try Self.reference()
@@ -80,9 +75,15 @@ final class RealCheckpointTests: XCTestCase {
           values = try tensor.int64s().map(Double.init)
         }
         XCTAssertEqual(values.count, t.count, label)
-        assertClose(values.reduce(0, +), t.sum, scale: t.absSum, "\(label) sum")
-        assertClose(values.reduce(0) { $0 + abs($1) }, t.absSum, scale: t.absSum, "\(label) abs sum")
-        for (a, b) in zip(values.prefix(5), t.first5) { assertClose(a, b, scale: 0, "\(label) first5") }
+        assertClose(
+          values.reduce(0, +), t.sum, tolerance: Self.tolerance, relativeTo: .eachExpected(floor: t.absSum),
+          "\(label) sum")
+        assertClose(
+          values.reduce(0) { $0 + abs($1) }, t.absSum, tolerance: Self.tolerance,
+          relativeTo: .eachExpected(floor: t.absSum), "\(label) abs sum")
+        for (a, b) in zip(values.prefix(5), t.first5) {
+          assertClose(a, b, tolerance: Self.tolerance, relativeTo: .eachExpected(floor: 0), "\(label) first5")
+        }
       }
     }
   }

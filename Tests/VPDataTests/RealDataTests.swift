@@ -36,7 +36,7 @@ private struct Reference: Decodable {
 
 final class RealDataTests: XCTestCase {
   private func reference() throws -> Reference {
-    try loadFixture("reference", as: Reference.self)
+    try loadFixture("reference", as: Reference.self, in: .module)
   }
 
   /// Compares a loaded set with the numpy summary; `maxValue` maps samples back to integers.

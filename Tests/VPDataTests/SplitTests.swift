@@ -29,7 +29,7 @@ final class SplitTests: XCTestCase {
   func testSplitMix64KnownOutputs() throws {
     var generator = SplitMix64(seed: 0)
     XCTAssertEqual(generator.next(), 0xE220_A839_7B1D_CDAF)
-    let reference = try loadFixture("reference", as: Reference.self)
+    let reference = try loadFixture("reference", as: Reference.self, in: .module)
     var again = SplitMix64(seed: 0)
     XCTAssertEqual((0..<3).map { _ in String(again.next()) }, reference.splitmix64Seed0)
   }
@@ -100,7 +100,7 @@ final class SplitTests: XCTestCase {
   }
 
   func testFashionMNISTSplitMatchesPythonReference() throws {
-    let reference = try loadFixture("reference", as: Reference.self)
+    let reference = try loadFixture("reference", as: Reference.self, in: .module)
     let train = try LabeledImages.fashionMNIST(
       directory: TestAssets.fashionMNISTDirectory(), partition: .train)
     func check(_ indices: [Int], _ part: Reference.Part, _ label: String) throws {

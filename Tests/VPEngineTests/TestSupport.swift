@@ -1,7 +1,7 @@
 import Foundation
 import VPData
 import VPEngine
-import VPTestSupport
+@_exported import VPTestSupport
 import XCTest
 
 extension TestAssets {
@@ -22,9 +22,9 @@ func fixtureURL(_ name: String, _ ext: String) throws -> URL {
   return url
 }
 
-/// Decodes a JSON fixture.
+/// Decodes a JSON fixture of this target (`VPTestSupport.loadFixture` with this target's bundle).
 func loadFixture<T: Decodable>(_ name: String, as type: T.Type) throws -> T {
-  try JSONDecoder().decode(T.self, from: Data(contentsOf: try fixtureURL(name, "json")))
+  try VPTestSupport.loadFixture(name, as: type, in: .module)
 }
 
 /// Uniform floats in `[lo, hi)` from a seeded generator.
@@ -58,17 +58,5 @@ extension LabelMapping {
 extension FrequencyMatrix {
   mutating func add(_ logits: [Float], target: Int, topK: Int = 0) {
     logits.withUnsafeBufferPointer { add(logits: $0.baseAddress!, target: target, topK: topK) }
-  }
-}
-
-/// Asserts `|a − b| ≤ tolerance` elementwise, naming the first offending index.
-func assertClose(
-  _ a: [Float], _ b: [Float], tolerance: Float, _ message: String = "", file: StaticString = #filePath,
-  line: UInt = #line
-) {
-  XCTAssertEqual(a.count, b.count, "\(message): lengths differ", file: file, line: line)
-  for i in 0..<min(a.count, b.count) where !(abs(a[i] - b[i]) <= tolerance) {
-    XCTFail("\(message): [\(i)] \(a[i]) vs \(b[i]) (tolerance \(tolerance))", file: file, line: line)
-    return
   }
 }

@@ -20,7 +20,7 @@ private struct ImagesFixture: Decodable {
 
 final class ImageDecodingTests: XCTestCase {
   private func fixture(_ file: String) throws -> ImagesFixture.Entry {
-    try XCTUnwrap(loadFixture("images", as: ImagesFixture.self).images.first { $0.file == file })
+    try XCTUnwrap(loadFixture("images", as: ImagesFixture.self, in: .module).images.first { $0.file == file })
   }
 
   func testRealPNGsDecodeExactly() throws {

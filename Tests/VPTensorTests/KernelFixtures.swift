@@ -1,5 +1,6 @@
 import Foundation
 import VPTensor
+import VPTestSupport
 
 /// The cases of `Fixtures/kernels.json`, written by `Reference/make_kernel_fixtures.py` (numpy, float64).
 /// Tensors there are in PyTorch's conventions (NCHW activations, OIHW weights).
@@ -49,9 +50,8 @@ struct KernelCase: Decodable {
   func expectedNHWC(_ key: String) -> Tensor { outputs[key]!.tensor.nchwToNHWC() }
 
   static let all: [KernelCase] = {
-    let url = Bundle.module.url(forResource: "kernels", withExtension: "json", subdirectory: "Fixtures")!
     struct File: Decodable { var cases: [KernelCase] }
-    return try! JSONDecoder().decode(File.self, from: Data(contentsOf: url)).cases
+    return try! loadFixture("kernels", as: File.self, in: .module).cases
   }()
 
   static func cases(_ op: String) -> [KernelCase] { all.filter { $0.op == op } }

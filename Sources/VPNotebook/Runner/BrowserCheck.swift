@@ -152,7 +152,7 @@ public enum BrowserCheck {
       html += probe
     }
     let probed = work.appendingPathComponent("probed.html")
-    try html.write(to: probed, atomically: true, encoding: .utf8)
+    try AtomicFile.write(html, to: probed.path)
     let dump = try execute(browser, common + ["--dump-dom", probed.absoluteString])
     guard let start = dump.stdout.range(of: "<pre id=\"vp-browser-probe\">"),
       let end = dump.stdout.range(of: "</pre>", range: start.upperBound..<dump.stdout.endIndex)

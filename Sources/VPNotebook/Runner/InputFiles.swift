@@ -1,6 +1,7 @@
 import Foundation
 import VPAssets
 import VPEngine
+import VPFiles
 import VPModels
 
 /// One file (or folder) a block loads, with its digest.
@@ -186,23 +187,14 @@ final class DigestStore {
   }
 }
 
-/// Writes files so that a reader never sees half of one: a temporary file in the same folder, then
-/// `rename(2)`, which replaces the target atomically.
+/// Writes files so that a reader never sees half of one (`VPFiles.AtomicFile`: a temporary file in the same
+/// folder, created if missing, `fsync`, then `rename(2)`, which replaces the target atomically).
 enum AtomicFile {
   static func write(_ data: Data, to path: String) throws {
-    let url = URL(fileURLWithPath: path)
-    let directory = url.deletingLastPathComponent()
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    let temporary = directory.appendingPathComponent(
-      ".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).\(UInt32.random(in: 0...UInt32.max)).tmp")
     do {
-      try data.write(to: temporary)
-      guard rename(temporary.path, url.path) == 0 else {
-        throw NotebookError("cannot write '\(path)': \(String(cString: strerror(errno)))")
-      }
+      try VPFiles.AtomicFile.write(data, to: path)
     } catch {
-      try? FileManager.default.removeItem(at: temporary)
-      throw error
+      throw NotebookError("cannot write '\(path)': \(error.problem)")
     }
   }
 

@@ -15,17 +15,17 @@ public enum SVGChart {
   public static func colour(_ index: Int) -> String { palette[index % palette.count] }
 
   /// The estimated width of `text` at `fontSize` (no font metrics are available; 0.58 em per character).
-  static func textWidth(_ text: String, fontSize: Double = 12) -> Double {
+  public static func textWidth(_ text: String, fontSize: Double = 12) -> Double {
     Double(text.count) * fontSize * 0.58
   }
 }
 
 /// Collects SVG markup; attribute values and text are escaped here.
-struct SVGWriter {
+public struct SVGWriter {
   private(set) var markup = ""
 
   /// Opens the root element, with an accessible name (`aria-label` and `<title>`).
-  init(width: Double, height: Double, title: String, kind: String) {
+  public init(width: Double, height: Double, title: String, kind: String) {
     markup =
       "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"vp-chart vp-\(kind)\" viewBox=\"0 0 "
       + "\(NumberFormat.coordinate(width)) \(NumberFormat.coordinate(height))\" width=\"100%\" "
@@ -49,17 +49,17 @@ struct SVGWriter {
   }
 
   /// Opens a `<g>` group.
-  mutating func open(_ attributes: [(String, String)]) {
+  public mutating func open(_ attributes: [(String, String)]) {
     markup += "<g"
     for (key, value) in attributes { markup += " \(key)=\"\(HTML.escape(value))\"" }
     markup += ">\n"
   }
 
   /// Closes the innermost group.
-  mutating func close() { markup += "</g>\n" }
+  public mutating func close() { markup += "</g>\n" }
 
   /// A `<text>` at (x, y).
-  mutating func text(
+  public mutating func text(
     _ text: String, x: Double, y: Double, anchor: String = "middle", extra: [(String, String)] = []
   ) {
     element(
@@ -84,7 +84,7 @@ struct SVGWriter {
   }
 
   /// A `<rect>`, with an optional tooltip.
-  mutating func rect(
+  public mutating func rect(
     x: Double, y: Double, width: Double, height: Double, fill: String, tooltip: String? = nil,
     extra: [(String, String)] = []
   ) {
@@ -99,7 +99,7 @@ struct SVGWriter {
   }
 
   /// The finished `<svg>` element.
-  func finish() -> String { markup + "</svg>\n" }
+  public func finish() -> String { markup + "</svg>\n" }
 }
 
 /// A linear map from data values to SVG coordinates.

@@ -1,5 +1,6 @@
 import Foundation
-import VPNotebook
+import VPReport
+import VPTestSupport
 import XCTest
 
 final class ParameterTests: XCTestCase {

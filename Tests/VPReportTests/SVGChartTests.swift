@@ -1,4 +1,5 @@
-import VPNotebook
+import VPReport
+import VPTestSupport
 import XCTest
 
 final class SVGChartTests: XCTestCase {

@@ -193,7 +193,7 @@ extension Unicode.Scalar {
 
 extension String {
   /// This string without leading and trailing spaces, tabs and newlines.
-  func trimmedSpaces() -> String {
+  public func trimmedSpaces() -> String {
     let scalars = unicodeScalars
     let isSpace: (Unicode.Scalar) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
     guard let start = scalars.firstIndex(where: { !isSpace($0) }),

@@ -1,0 +1,118 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Whole-file reads and atomic writes over POSIX calls.
+///
+/// A write goes to a temporary file in the destination's directory (`.NAME.PID.RANDOM.tmp`), is flushed with
+/// `fsync` and renamed over the destination, so that a reader sees either the old file or the complete new
+/// one. On any failure the temporary file is removed, the old destination is left as it was, and a
+/// ``FileError`` names the path, the step and the system's reason.
+public enum AtomicFile {
+  /// Writes `bytes` to `path` atomically.
+  ///
+  /// - Parameter createDirectory: create the destination's directory (and its parents) when missing;
+  ///   otherwise a missing directory fails the creation of the temporary file.
+  public static func write(
+    _ bytes: some Sequence<UInt8>, to path: String, createDirectory: Bool = true
+  ) throws(FileError) {
+    let failure: FileError?
+    if let result = bytes.withContiguousStorageIfAvailable({ buffer in
+      write(UnsafeRawBufferPointer(buffer), to: path, createDirectory: createDirectory)
+    }) {
+      failure = result
+    } else {
+      failure = Array(bytes).withUnsafeBytes { write($0, to: path, createDirectory: createDirectory) }
+    }
+    if let failure { throw failure }
+  }
+
+  /// Reads the whole file at `path` (regular files in one allocation; pipes and devices until their end).
+  ///
+  /// A directory throws ``FileError`` with operation `read` and code `EISDIR`.
+  public static func readAll(_ path: String) throws(FileError) -> [UInt8] {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    if fd < 0 { throw FileError(path: path, operation: .open, code: errno) }
+    defer { close(fd) }
+    var info = stat()
+    if fstat(fd, &info) != 0 { throw FileError(path: path, operation: .stat, code: errno) }
+    if (info.st_mode & S_IFMT) == S_IFDIR { throw FileError(path: path, operation: .read, code: EISDIR) }
+    // One spare byte so that the end of a regular file is seen without growing the buffer.
+    var result = [UInt8](repeating: 0, count: max(Int(info.st_size), 0) + 1)
+    var total = 0
+    while true {
+      if total == result.count { result.append(contentsOf: repeatElement(0, count: result.count)) }
+      let n = result.withUnsafeMutableBytes { raw in
+        read(fd, raw.baseAddress! + total, raw.count - total)
+      }
+      if n < 0 {
+        if errno == EINTR { continue }
+        throw FileError(path: path, operation: .read, code: errno)
+      }
+      if n == 0 { break }
+      total += n
+    }
+    result.removeLast(result.count - total)
+    return result
+  }
+
+  /// The write itself; returns the failure instead of throwing it (it runs inside buffer closures).
+  private static func write(
+    _ buffer: UnsafeRawBufferPointer, to path: String, createDirectory: Bool
+  ) -> FileError? {
+    // `prefix` is the destination's directory with its trailing slash, "" for a bare file name.
+    let slash = path.lastIndex(of: "/")
+    let prefix = slash.map { String(path[...$0]) } ?? ""
+    let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+    if createDirectory, prefix.count > 1,
+      let failure = makeDirectory(String(prefix.dropLast()), for: path)
+    {
+      return failure
+    }
+    let temporary = "\(prefix).\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
+    func failure(_ operation: FileError.Operation, _ code: Int32) -> FileError {
+      FileError(path: path, operation: operation, code: code, other: temporary, byteCount: buffer.count)
+    }
+
+    let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+    if fd < 0 { return failure(.create, errno) }
+    var problem: FileError?
+    var written = 0
+    while written < buffer.count {
+      let n = writeSome(fd, buffer.baseAddress! + written, buffer.count - written)
+      if n < 0 {
+        if errno == EINTR { continue }
+        problem = failure(.write, errno)
+        break
+      }
+      written += n
+    }
+    if problem == nil, fsync(fd) != 0 { problem = failure(.sync, errno) }
+    if close(fd) != 0, problem == nil { problem = failure(.close, errno) }
+    if problem == nil, rename(temporary, path) != 0 { problem = failure(.rename, errno) }
+    if problem != nil { unlink(temporary) }
+    return problem
+  }
+
+  /// Creates `directory` and its missing parents (like `mkdir -p`); nil on success.
+  private static func makeDirectory(_ directory: String, for path: String) -> FileError? {
+    var info = stat()
+    if stat(directory, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR { return nil }
+    if let slash = directory.lastIndex(of: "/"), slash != directory.startIndex {
+      if let failure = makeDirectory(String(directory[..<slash]), for: path) { return failure }
+    }
+    if mkdir(directory, 0o777) != 0, errno != EEXIST {
+      return FileError(path: path, operation: .createDirectory, code: errno, other: directory)
+    }
+    return nil
+  }
+}
+
+/// `write(2)`, under a name that the static `AtomicFile.write` does not shadow.
+private func writeSome(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
+  write(fd, bytes, count)
+}
