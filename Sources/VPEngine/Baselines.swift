@@ -18,16 +18,10 @@ extension Experiment {
     let final = evaluate(test, prompt: prompt, mapping: mapping)
     lastPrompt = prompt
     lastMapping = mapping
-    return RunResult(
-      name: "zero-shot", model: model.name, dataset: train.name, seed: 0, prompt: promptConfig,
-      mapping: mapping.config, training: nil, classNames: train.classNames, trainCount: train.count,
-      validationCount: validation?.count ?? 0, testCount: test.count, history: [], selectedEpoch: 0,
-      testAccuracy: final.accuracy, perClassAccuracy: final.perClass, confusion: final.confusion,
-      mappingPrecision: mapping.precision, finalMapping: mapping.sources,
-      finalMappingNames: sourceNames.map { n in mapping.sources.map { $0.map { n[$0] } } },
-      frequency: mapping.frequency,
-      wallSeconds: Date().timeIntervalSince(started), remapSeconds: remap, trainImagesPerSecond: 0,
-      trainableParameters: 0)
+    return result(
+      name: "zero-shot", seed: 0, prompt: promptConfig, mapping: mapping, training: nil,
+      outcome: EpochLoop.Outcome(history: [], selectedEpoch: 0, final: final), started: started,
+      remapSeconds: remap, trainImagesPerSecond: 0, trainableParameters: 0)
   }
 
   /// The linear-probe baseline: a new `Linear(features → K)` on the frozen penultimate features of the
@@ -39,93 +33,105 @@ extension Experiment {
     try training.validate()
     let started = Date()
     let prompt = VisualPrompt(promptConfig, normalization: model.normalization)
+    let learner = LinearProbeLearner(experiment: self, prompt: prompt, training: training, seed: seed)
+    let outcome = try EpochLoop.run(
+      learner, training: training, stepsPerEpoch: learner.steps, testEveryEpoch: testEveryEpoch)
+    return result(
+      name: "linear probe", seed: seed, prompt: promptConfig, mapping: nil, training: training, outcome: outcome,
+      started: started, remapSeconds: 0, trainImagesPerSecond: 0,
+      trainableParameters: learner.trainableCount(training))
+  }
+}
+
+/// The linear probe as the epoch loop sees it: features computed once per split, then plain mini-batch
+/// training of one layer (`probe.weight` with weight decay, `probe.bias` without).
+final class LinearProbeLearner: EpochLearner, Trainable {
+  let training: TrainingConfig
+  let steps: Int
+  private let labels: (train: [Int], validation: [Int]?, test: [Int])
+  private let features: (train: [Float], validation: [Float]?, test: [Float])
+  private let featureCount: Int
+  private let classCount: Int
+  private var rng: SplitMix64
+  private(set) var layer: Linear
+  private var optimizer: ParameterOptimizer!
+
+  init(experiment: Experiment, prompt: VisualPrompt, training: TrainingConfig, seed: UInt64) {
+    let model = experiment.model
     func features(_ set: ImageSet) -> [Float] {
       var out: [Float] = []
       out.reserveCapacity(set.count * model.featureCount)
-      forEachBatch(set, prompt: prompt, features: true) { f, range in
+      experiment.forEachBatch(set, prompt: prompt, features: true) { f, range in
         out += UnsafeBufferPointer(start: f, count: range.count * model.featureCount)
       }
       return out
     }
     let f = model.featureCount
-    let k = classCount
-    let trainFeatures = features(train)
-    let validationFeatures = validation.map(features)
-    let testFeatures = features(test)
-    var rng = SplitMix64(seed: seed).fork(0x4C50)
+    let k = experiment.classCount
+    self.training = training
+    featureCount = f
+    classCount = k
+    self.features = (features(experiment.train), experiment.validation.map(features), features(experiment.test))
+    labels = (experiment.train.labels, experiment.validation?.labels, experiment.test.labels)
+    rng = SplitMix64(seed: seed).fork(0x4C50)
     let bound = 1 / Float(f).squareRoot()
-    func u() -> Float { (Float(rng.next() >> 40) / Float(1 << 24) * 2 - 1) * bound }
-    var layer = Linear(
+    var draw = rng
+    func u() -> Float { (Float(draw.next() >> 40) / Float(1 << 24) * 2 - 1) * bound }
+    layer = Linear(
       weight: (0..<(f * k)).map { _ in u() }, bias: (0..<k).map { _ in u() }, inFeatures: f, outFeatures: k)
-    var ow = Optimizer(training.optimizer, count: layer.weight.count, weightDecay: training.weightDecay)
-    var ob = Optimizer(training.optimizer, count: layer.bias.count)
-    let steps = (train.count + training.batchSize - 1) / training.batchSize
-    func accuracy(_ feats: [Float], _ labels: [Int], _ l: Linear) -> (Double, [[Int]]) {
-      let logits = l(Tensor(shape: [labels.count, f], data: feats)).data
-      var confusion = [[Int]](repeating: [Int](repeating: 0, count: k), count: k)
-      for i in 0..<labels.count {
-        var best = 0
-        for j in 1..<k where logits[i * k + j] > logits[i * k + best] { best = j }
-        confusion[labels[i]][best] += 1
-      }
-      return (Double((0..<k).reduce(0) { $0 + confusion[$1][$1] }) / Double(max(1, labels.count)), confusion)
-    }
-    var history: [EpochRecord] = []
-    var best: (Double, Int, Linear)? = nil
-    for epoch in 0..<training.epochs {
-      let t0 = Date()
-      let order = rng.permutation(train.count)
-      var lossSum = 0.0
-      var correct = 0
-      for step in 0..<steps {
-        let idx = Array(order[(step * training.batchSize)..<min(train.count, (step + 1) * training.batchSize)])
-        var x = [Float](repeating: 0, count: idx.count * f)
-        for (r, i) in idx.enumerated() { for j in 0..<f { x[r * f + j] = trainFeatures[i * f + j] } }
-        let xt = Tensor(shape: [idx.count, f], data: x)
-        let logits = layer(xt).data
-        let labels = idx.map { train.labels[$0] }
-        let (loss, g) = Loss.crossEntropy(logits: logits, labels: labels, classes: k)
-        guard loss.isFinite else {
-          throw EngineError("linear probe diverged at epoch \(epoch + 1), step \(step + 1): loss is \(loss)")
-        }
-        lossSum += Double(loss)
-        for r in 0..<idx.count {
-          var b = 0
-          for j in 1..<k where logits[r * k + j] > logits[r * k + b] { b = j }
-          if b == labels[r] { correct += 1 }
-        }
-        let grads = layer.gradients(x: xt, outputGradient: Tensor(shape: [idx.count, k], data: g))
-        let lr = training.schedule.rate(
-          base: training.learningRate, epoch: epoch, epochs: training.epochs, step: step, stepsPerEpoch: steps)
-        ow.step(&layer.weight, gradient: grads.weight, lr: lr)
-        ob.step(&layer.bias, gradient: grads.bias, lr: lr)
-      }
-      let va = validationFeatures.map { accuracy($0, validation!.labels, layer).0 }
-      history.append(
-        EpochRecord(
-          epoch: epoch + 1,
-          learningRate: training.schedule.rate(
-            base: training.learningRate, epoch: epoch, epochs: training.epochs, step: 0, stepsPerEpoch: steps),
-          trainLoss: lossSum / Double(steps), trainAccuracy: Double(correct) / Double(train.count),
-          validationAccuracy: va, testAccuracy: testEveryEpoch ? accuracy(testFeatures, test.labels, layer).0 : nil,
-          seconds: Date().timeIntervalSince(t0), remapSeconds: 0, remappedTargets: [], mapping: nil,
-          mappingPrecision: nil))
-      let score = va ?? Double(epoch)
-      if best == nil || score > best!.0 { best = (score, epoch + 1, layer) }
-    }
-    let chosen = best!.2
-    let (acc, confusion) = accuracy(testFeatures, test.labels, chosen)
-    let perClass = (0..<k).map { c -> Double in
-      let n = confusion[c].reduce(0, +)
-      return n == 0 ? .nan : Double(confusion[c][c]) / Double(n)
-    }
-    return RunResult(
-      name: "linear probe", model: model.name, dataset: train.name, seed: seed, prompt: promptConfig, mapping: nil,
-      training: training, classNames: train.classNames, trainCount: train.count,
-      validationCount: validation?.count ?? 0,
-      testCount: test.count, history: history, selectedEpoch: best!.1, testAccuracy: acc, perClassAccuracy: perClass,
-      confusion: confusion, mappingPrecision: nil, finalMapping: nil, finalMappingNames: nil, frequency: nil,
-      wallSeconds: Date().timeIntervalSince(started), remapSeconds: 0, trainImagesPerSecond: 0,
-      trainableParameters: f * k + k)
+    rng = draw
+    steps = (experiment.train.count + training.batchSize - 1) / training.batchSize
+    optimizer = ParameterOptimizer(training, tensors: trainableTensors(training))
   }
+
+  func trainableTensors(_ training: TrainingConfig) -> [TrainableTensor] {
+    [
+      TrainableTensor(
+        name: "probe.weight", decays: true, read: { self.layer.weight }, write: { self.layer.weight = $0 }),
+      TrainableTensor(name: "probe.bias", decays: false, read: { self.layer.bias }, write: { self.layer.bias = $0 }),
+    ]
+  }
+
+  func prepareEpoch(_ epoch: Int) throws -> (seconds: Double, remapped: [Int]) { (0, []) }
+
+  func trainEpoch(_ epoch: Int) throws -> (loss: Double, accuracy: Double) {
+    let (f, k) = (featureCount, classCount)
+    let count = labels.train.count
+    let order = rng.permutation(count)
+    var lossSum = 0.0
+    var seen = Evaluation(classes: k)
+    for step in 0..<steps {
+      let idx = Array(order[(step * training.batchSize)..<min(count, (step + 1) * training.batchSize)])
+      var x = [Float](repeating: 0, count: idx.count * f)
+      for (r, i) in idx.enumerated() { for j in 0..<f { x[r * f + j] = features.train[i * f + j] } }
+      let xt = Tensor(shape: [idx.count, f], data: x)
+      let logits = layer(xt).data
+      let batchLabels = idx.map { labels.train[$0] }
+      let (loss, g) = Loss.crossEntropy(logits: logits, labels: batchLabels, classes: k)
+      guard loss.isFinite else {
+        throw EngineError("linear probe diverged at epoch \(epoch + 1), step \(step + 1): loss is \(loss)")
+      }
+      lossSum += Double(loss)
+      logits.withUnsafeBufferPointer { seen.add(logits: $0.baseAddress!, labels: batchLabels) }
+      let grads = layer.gradients(x: xt, outputGradient: Tensor(shape: [idx.count, k], data: g))
+      optimizer.step(
+        ["probe.weight": grads.weight, "probe.bias": grads.bias],
+        rate: training.schedule.rate(
+          base: training.learningRate, epoch: epoch, epochs: training.epochs, step: step, stepsPerEpoch: steps))
+    }
+    return (lossSum / Double(steps), Double(seen.correct) / Double(count))
+  }
+
+  func evaluate(test: Bool) -> Evaluation? {
+    guard let feats = test ? features.test : features.validation, let set = test ? labels.test : labels.validation
+    else { return nil }
+    let logits = layer(Tensor(shape: [set.count, featureCount], data: feats)).data
+    var evaluation = Evaluation(classes: classCount)
+    logits.withUnsafeBufferPointer { evaluation.add(logits: $0.baseAddress!, labels: set) }
+    return evaluation
+  }
+
+  func epochState() -> (mapping: [[Int]]?, precision: Double?, inputScale: Double?) { (nil, nil, nil) }
+  func snapshot() -> Linear { layer }
+  func restore(_ snapshot: Linear) { layer = snapshot }
 }

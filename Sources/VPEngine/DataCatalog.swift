@@ -26,6 +26,19 @@ public struct DataSpec: Codable, Sendable, Equatable {
   }
 }
 
+/// The train / validation / test splits of one data set at one image side.
+public struct PreparedSplit: @unchecked Sendable {
+  public var train: ImageSet
+  public var validation: ImageSet?
+  public var test: ImageSet
+
+  public init(train: ImageSet, validation: ImageSet?, test: ImageSet) {
+    self.train = train
+    self.validation = validation
+    self.test = test
+  }
+}
+
 /// The data sets vpbook can load by name.
 public enum DataCatalog {
   public static let builtIn = ["fashion-mnist", "mnist-5k", "digits", "animal-mnist", "union30"]
@@ -104,9 +117,7 @@ public enum DataCatalog {
   }
 
   /// The train / validation / test splits of `spec`, resized (bilinear) to `side` and expanded to RGB.
-  public static func prepare(_ spec: DataSpec, side: Int) throws -> (
-    train: ImageSet, validation: ImageSet?, test: ImageSet
-  ) {
+  public static func prepare(_ spec: DataSpec, side: Int) throws -> PreparedSplit {
     let (trainFile, testFile) = try load(spec.name)
     let selection: Split.TestSelection =
       testFile != nil ? .separateFile(count: spec.test) : .heldOut(perClass: spec.test)
@@ -119,7 +130,8 @@ public enum DataCatalog {
       return ImageSet(images: r.images, labels: r.labels, side: side, classNames: r.classNames, name: name)
     }
     let validation = data.val.count > 0 ? convert(data.val, spec.name + "/val") : nil
-    return (convert(data.train, spec.name), validation, convert(data.test, spec.name + "/test"))
+    return PreparedSplit(
+      train: convert(data.train, spec.name), validation: validation, test: convert(data.test, spec.name + "/test"))
   }
 }
 

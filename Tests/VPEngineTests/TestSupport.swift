@@ -6,20 +6,12 @@ import XCTest
 
 extension TestAssets {
   /// Fails (or skips with `VPBOOK_ALLOW_MISSING_ASSETS=1`) when Fashion-MNIST is not where `DataCatalog` looks.
-  static func requireFashionMNIST() throws {
-    let dir = ProcessInfo.processInfo.environment["VPBOOK_FASHION_MNIST"] ?? "/usr/share/datasets/fashion-mnist"
-    if !FileManager.default.fileExists(atPath: dir + "/train-images-idx3-ubyte.gz") {
-      try missing("Fashion-MNIST in \(dir) (set VPBOOK_FASHION_MNIST)")
-    }
-  }
+  static func requireFashionMNIST() throws { _ = try fashionMNISTDirectory() }
 }
 
-/// A fixture file shipped with the tests (`Fixtures/NAME.EXT`).
+/// A fixture file of this target (`VPTestSupport.fixtureURL` with this target's bundle).
 func fixtureURL(_ name: String, _ ext: String) throws -> URL {
-  guard let url = Bundle.module.url(forResource: name, withExtension: ext, subdirectory: "Fixtures") else {
-    throw TestAssets.Missing(description: "fixture Fixtures/\(name).\(ext) not in the test bundle")
-  }
-  return url
+  try VPTestSupport.fixtureURL(name, ext, in: .module)
 }
 
 /// Decodes a JSON fixture of this target (`VPTestSupport.loadFixture` with this target's bundle).
@@ -51,7 +43,8 @@ extension LabelMapping {
   }
 
   func sourceGradient(_ g: [Float], z: [Float], rows: Int) -> (source: [Float], weight: [Float]?, bias: [Float]?) {
-    z.withUnsafeBufferPointer { sourceGradient(g, sourceLogits: $0.baseAddress!, rows: rows) }
+    let grads = z.withUnsafeBufferPointer { sourceGradient(g, sourceLogits: $0.baseAddress!, rows: rows) }
+    return (grads.source, grads.parameters["mapping.weight"], grads.parameters["mapping.bias"])
   }
 }
 

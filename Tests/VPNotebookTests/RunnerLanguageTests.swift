@@ -25,8 +25,8 @@ final class RunnerLanguageTests: XCTestCase {
     XCTAssertEqual(
       outcome.errors.map(\.description),
       [
-        "\(notebook):8: unknown statement 'trian' (did you mean 'train'?); a vp block understands: model, data, "
-          + "prompt, train, compare, baseline, sweep, show"
+        "\(notebook):8: unknown statement 'trian' (did you mean 'train'?); a vp block understands: "
+          + BlockLanguage.verbs.joined(separator: ", ")
       ])
     XCTAssertEqual(outcome.blocks.map(\.status), [.failed])
     XCTAssertEqual(outcome.executedCount, 0)
@@ -92,9 +92,8 @@ final class RunnerLanguageTests: XCTestCase {
       outcome.errors.map(\.description),
       [
         "\(notebook):8: option 'epochs' expects a whole number ≥ 1, got '1.5'",
-        "\(notebook):12: unknown option 'epoch' for train (did you mean 'epochs'?); known: mapping, epochs, lr, "
-          + "batch, seed, seeds, interval, assignment, m, topk, optimizer, schedule, mapping_lr, weight_decay, "
-          + "probe_lr, curve, name, scale",
+        "\(notebook):12: unknown option 'epoch' for train (did you mean 'epochs'?); known: "
+          + BlockLanguage.options(of: "train").map(\.name).joined(separator: ", "),
         "\(notebook):16: option 'mapping' got unknown value 'ilx' (did you mean 'ilm'?); known: "
           + (MappingKind.allCases.map(\.rawValue) + ["linear-probe"]).joined(separator: ", "),
         "\(notebook):20: option 'canvas' expects a whole number ≥ 32, got '16'",

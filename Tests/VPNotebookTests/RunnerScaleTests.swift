@@ -83,7 +83,7 @@ final class RunnerScaleTests: XCTestCase {
       [
         "\(notebook):2: option 'scale' got unknown value 'lern' (did you mean 'learn'?); known: fixed, learn",
         "\(notebook):6: unknown option 'scale' for prompt watermark; known: canvas, frame",
-        "\(notebook):10: unknown scale 'big'; known: fixed, learn",
+        "\(notebook):10: option 'scale' got unknown value 'big'; known: fixed, learn",
       ])
   }
 }

@@ -2,34 +2,6 @@ import Foundation
 import VPCheckpoint
 import VPEngine
 
-/// The runs of one method over its seeds, registered in the session under `name`.
-struct RunGroup: Codable, Sendable {
-  var name: String
-  var method: RunMethod
-  var model: String
-  var data: DataSpec
-  var prompt: PromptConfig
-  /// The sweep point, `[[axis, value]]`.
-  var axes: [[String]]
-  /// One result per seed, in seed order.
-  var results: [RunResult]
-
-  var seeds: [UInt64] { results.map(\.seed) }
-  var first: RunResult? { results.first }
-}
-
-/// A rendered output of a block: a chart, a table or a note, with an optional title.
-struct Panel: Codable, Sendable, Equatable {
-  enum Kind: String, Codable, Sendable {
-    case figure, table, note
-  }
-  var kind: Kind
-  /// Plain text (escaped when rendered).
-  var title: String?
-  /// Trusted HTML.
-  var html: String
-}
-
 /// What a block left behind: its outputs and its effects on the session.
 struct CacheEntry: Codable, Sendable {
   var format: Int

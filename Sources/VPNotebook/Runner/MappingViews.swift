@@ -83,9 +83,7 @@ enum MappingViews {
     panels.append(
       borrowedTable(
         group, result: result, data: data, sourceNames: sourceNames, count: count, shown: shown, seedNote: seedNote))
-    let remaps = [MappingKind.ilm, .fastILM, .iterMap, .blm, .blmPlus]
-    if let kind, remaps.contains(kind), result.history.count > 1, result.history.contains(where: { $0.mapping != nil })
-    {
+    if let kind, kind.policy.remaps, result.history.count > 1, result.history.contains(where: { $0.mapping != nil }) {
       panels.append(timeline(result, sourceNames: sourceNames, shown: shown, name: group.name, seedNote: seedNote))
     }
     return panels
@@ -129,7 +127,7 @@ enum MappingViews {
   ) -> Panel {
     let set = data.train
     let examples = ImageViews.examples(set, count: count)
-    let isBLM = [MappingKind.blm, .blmPlus].contains(group.method.mapping?.kind)
+    let isBLM = group.method.mapping?.policy.form == .weighted
     var changes = [[Int]](repeating: [], count: result.classNames.count)
     for record in result.history.dropFirst() {
       for t in record.remappedTargets where t < changes.count { changes[t].append(record.epoch) }

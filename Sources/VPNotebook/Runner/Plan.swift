@@ -49,21 +49,20 @@ struct PlannedBlock: Sendable {
   /// The file line of the first statement (the first code line for an empty block).
   var firstLine: Int { statements.first?.line ?? step.firstCodeLine }
 
-  /// The file line of the statement `summary` names.
+  /// The statement `summary` names: the first run, else the first show, else the first statement.
+  private var mainStatement: LocatedStatement? {
+    statements.first { $0.prominence == .run } ?? statements.first { $0.prominence == .show } ?? statements.first
+  }
+
+  /// The file line of the statement `summary` names (runs and shows only).
   var summaryLine: Int {
-    let main =
-      statements.first { if case .run = $0.statement { return true } else { return false } }
-      ?? statements.first { if case .show = $0.statement { return true } else { return false } }
-    return main?.line ?? firstLine
+    guard let main = mainStatement, main.prominence > .setup else { return firstLine }
+    return main.line
   }
 
   /// A one-line summary for progress output: the first statement, "+N more".
   var summary: String {
-    let main =
-      statements.first { if case .run = $0.statement { return true } else { return false } }
-      ?? statements.first { if case .show = $0.statement { return true } else { return false } }
-      ?? statements.first
-    let first = main?.raw.text ?? code.split(separator: "\n").first.map(String.init) ?? ""
+    let first = mainStatement?.raw.text ?? code.split(separator: "\n").first.map(String.init) ?? ""
     let clipped = first.count > 72 ? String(first.prefix(71)) + "…" : first
     return statements.count > 1 ? "\(clipped) (+\(statements.count - 1) more)" : clipped
   }
@@ -139,206 +138,29 @@ enum Planner {
       throw NotebookError("this vp block has no statements", file: file, line: step.fenceLine)
     }
     var written = Set<Slot>()
-    func needs(_ slot: Slot, line: Int, for what: String) throws {
-      if written.contains(slot) { return }
-      guard let producer = session.producers[slot] else {
-        let hint: String
-        switch slot {
-        case .model: hint = " (add e.g. `model mobilenet_v2` in this or an earlier block)"
-        case .data: hint = " (add e.g. `data fashion-mnist per_class=100` in this or an earlier block)"
-        case .prompt: hint = " (add e.g. `prompt pad canvas=128 image=64` in this or an earlier block)"
-        case .run:
-          let known = session.runs.map(\.name)
-          hint =
-            known.isEmpty ? " (no run so far)" : " (runs so far: \(Array(Set(known)).sorted().joined(separator: ", ")))"
-        }
-        throw NotebookError(
-          "\(what) needs \(slot.noun), which no earlier statement sets\(hint)", file: file, line: line)
-      }
-      block.dependencies[slot] = producer
-    }
-    func write(_ slot: Slot) {
-      written.insert(slot)
-      if !block.writes.contains(slot) { block.writes.append(slot) }
-    }
-
     for raw in raws {
-      let statement: Statement
+      var statement: any NotebookStatement
       do {
-        statement = try StatementDecoder.decode(raw, file: file)
+        statement = try StatementRegistry.decode(raw, file: file)
       } catch {
         // A setup statement that cannot be read still claims its slot, so that the blocks reading it are
         // skipped rather than reported as a second error.
-        switch raw.verb {
-        case "model": write(.model)
-        case "data": write(.data)
-        case "prompt": write(.prompt)
-        default: break
+        if let slot = StatementRegistry.type(of: raw.verb)?.claims, !block.writes.contains(slot) {
+          block.writes.append(slot)
         }
         throw error
       }
-      let located = LocatedStatement(statement: statement, raw: raw)
-      let what = raw.verb == "show" ? "show \(raw.words.first ?? "")" : raw.verb
-      switch statement {
-      case .model(let name, let weights):
-        write(.model)
-        let resolved = weights.map { InputFiles.resolve($0, baseDirectory: baseDirectory) }
-        session.model = ModelChoice(name: name, weights: resolved)
-        if weights == nil, name.defaultWeights == nil {
-          throw NotebookError(
-            "no pretrained weights ship for \(name.rawValue); give weights=PATH (.pth or .safetensors)", file: file,
-            line: raw.line)
-        }
-        if let weights, let resolved, !FileManager.default.fileExists(atPath: resolved) {
-          throw NotebookError(
-            "weights file '\(weights)' not found (looked for \(resolved))", file: file, line: raw.line)
-        }
-        block.statements.append(LocatedStatement(statement: .model(name: name, weights: resolved), raw: raw))
-        continue
-      case .data(let spec):
-        write(.data)
-        var resolved = spec
-        resolved.name = InputFiles.resolveDataName(spec.name, baseDirectory: baseDirectory)
-        try InputFiles.checkDataExists(resolved.name, written: spec.name, file: file, line: raw.line)
-        session.data = resolved
-        block.statements.append(LocatedStatement(statement: .data(resolved), raw: raw))
-        continue
-      case .prompt(let config):
-        write(.prompt)
-        session.prompt = config
-      case .run(var run):
-        try needs(.model, line: raw.line, for: what)
-        try needs(.data, line: raw.line, for: what)
-        try needs(.prompt, line: raw.line, for: what)
-        if let prompt = session.prompt {
-          for spec in run.runs {
-            do {
-              try spec.prompt(from: prompt).validate()
-            } catch {
-              throw NotebookError("\(error)", file: file, line: raw.line)
-            }
-            if spec.image != nil, prompt.kind == .watermark {
-              throw NotebookError(
-                "the image axis needs a pad prompt (the watermark prompt covers the whole canvas)", file: file,
-                line: raw.line)
-            }
-          }
-        }
-        for index in run.runs.indices {
-          if let name = run.runs[index].dataName {
-            run.runs[index].dataName = InputFiles.resolveDataName(name, baseDirectory: baseDirectory)
-            try InputFiles.checkDataExists(run.runs[index].dataName!, written: name, file: file, line: raw.line)
-          }
-        }
-        for spec in run.runs {
-          write(.run(spec.name))
-          session.runs.append((spec.name, spec.method))
-        }
-        session.lastGroup = run.runs.map(\.name)
-        block.statements.append(LocatedStatement(statement: .run(run), raw: raw))
-        continue
-      case .show(let request):
-        switch request {
-        case .data:
-          try needs(.data, line: raw.line, for: what)
-          if session.prompt != nil { try needs(.prompt, line: raw.line, for: what) }
-        case .zeroShot:
-          try needs(.model, line: raw.line, for: what)
-          try needs(.data, line: raw.line, for: what)
-          try needs(.prompt, line: raw.line, for: what)
-        case .mapping(let run, let top, let count, let classes):
-          let name = try resolveRun(run, session: session, line: raw.line, file: file, what: what) { method in
-            method.mapping != nil
-          }
-          if case .prompt(let mapping)? = session.method(of: name), mapping.kind == .fullyMap {
-            throw NotebookError(
-              "run '\(name)' uses FullyMap, a linear layer: it has no one-to-one mapping to show", file: file,
-              line: raw.line)
-          }
-          try needs(.run(name), line: raw.line, for: what)
-          block.statements.append(
-            LocatedStatement(statement: .show(.mapping(run: name, top: top, count: count, classes: classes)), raw: raw))
-          continue
-        case .prompt(let run, let count):
-          let name = try resolveRun(run, session: session, line: raw.line, file: file, what: what) { method in
-            method.mapping != nil
-          }
-          try needs(.run(name), line: raw.line, for: what)
-          block.statements.append(LocatedStatement(statement: .show(.prompt(run: name, count: count)), raw: raw))
-          continue
-        case .curves(let runs, let metric):
-          let names = try resolveRuns(runs, session: session, line: raw.line, file: file, what: what)
-          for name in names { try needs(.run(name), line: raw.line, for: what) }
-          block.statements.append(LocatedStatement(statement: .show(.curves(runs: names, metric: metric)), raw: raw))
-          continue
-        case .table(let runs, let pivot):
-          let names = try resolveRuns(runs, session: session, line: raw.line, file: file, what: what)
-          for name in names { try needs(.run(name), line: raw.line, for: what) }
-          block.statements.append(LocatedStatement(statement: .show(.table(runs: names, pivot: pivot)), raw: raw))
-          continue
-        }
+      var context = PlanContext(
+        session: session, block: block, file: file, line: raw.line, baseDirectory: baseDirectory,
+        what: raw.verb == "show" ? "show \(raw.words.first ?? "")" : raw.verb, written: written)
+      defer {
+        session = context.session
+        block = context.block
+        written = context.written
       }
-      block.statements.append(located)
+      try statement.plan(&context)
+      context.block.statements.append(LocatedStatement(statement: statement, raw: raw))
     }
-  }
-
-  /// The run `show mapping`/`show prompt` refers to: the named one, or the last suitable run of the most
-  /// recent run statement.
-  private static func resolveRun(
-    _ name: String?, session: SymbolicSession, line: Int, file: String, what: String,
-    suitable: (RunMethod) -> Bool
-  ) throws -> String {
-    if let name {
-      guard let method = session.method(of: name) else {
-        let known = Array(Set(session.runs.map(\.name))).sorted()
-        var message = "\(what): no run named '\(name)' before this statement"
-        if let guess = BlockSyntax.suggestion(for: name, in: known) { message += " (did you mean '\(guess)'?)" }
-        message += known.isEmpty ? " (no run so far)" : " (runs so far: \(known.joined(separator: ", ")))"
-        throw NotebookError(message, file: file, line: line)
-      }
-      guard suitable(method) else {
-        throw NotebookError(
-          "\(what): run '\(name)' is a \(method.label) baseline, not a trained prompt", file: file, line: line)
-      }
-      return name
-    }
-    let candidates = session.lastGroup.filter { session.method(of: $0).map(suitable) ?? false }
-    guard let last = candidates.last else {
-      throw NotebookError(
-        "\(what) needs a trained prompt: run train or compare first, or name one with run=NAME", file: file, line: line)
-    }
-    return last
-  }
-
-  private static func resolveRuns(
-    _ names: [String]?, session: SymbolicSession, line: Int, file: String, what: String
-  ) throws -> [String] {
-    guard let names else {
-      guard !session.lastGroup.isEmpty else {
-        throw NotebookError("\(what) needs runs: train, compare, baseline or sweep first", file: file, line: line)
-      }
-      return session.lastGroup
-    }
-    // `*` matches any run name (`*/ilm`, `fashion-mnist/*`, `*`), in registration order.
-    var known: [String] = []
-    for run in session.runs where !known.contains(run.name) { known.append(run.name) }
-    var expanded = names.flatMap { pattern -> [String] in
-      guard pattern.contains("*") else { return [pattern] }
-      return known.filter { matches($0, pattern: pattern) }
-    }
-    var seen = Set<String>()
-    expanded = expanded.filter { seen.insert($0).inserted }
-    guard !expanded.isEmpty else {
-      throw NotebookError("\(what): no run matches '\(names.joined(separator: ","))'", file: file, line: line)
-    }
-    for name in expanded where session.method(of: name) == nil {
-      let known = Array(Set(session.runs.map(\.name))).sorted()
-      var message = "\(what): no run named '\(name)' before this statement"
-      if let guess = BlockSyntax.suggestion(for: name, in: known) { message += " (did you mean '\(guess)'?)" }
-      message += known.isEmpty ? " (no run so far)" : " (runs so far: \(known.joined(separator: ", ")))"
-      throw NotebookError(message, file: file, line: line)
-    }
-    return expanded
   }
 
   /// Whether `name` matches `pattern`, where `*` stands for any text.

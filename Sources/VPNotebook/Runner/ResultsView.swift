@@ -202,4 +202,51 @@ enum ResultsView {
     let chart = SVGChart.Line(series: series, xLabel: "epoch", yLabel: name, title: title)
     return Panel(kind: .figure, title: title, html: chart.svg())
   }
+
+  /// Methods down, data sets across: test accuracy (mean ± std over seeds), the best per data set in bold,
+  /// and the same as grouped bars.
+  static func dataPivot(_ groups: [RunGroup]) -> [Panel] {
+    var dataSets: [String] = []
+    var methods: [String] = []
+    for group in groups {
+      if !dataSets.contains(group.data.name) { dataSets.append(group.data.name) }
+      if !methods.contains(group.method.label) { methods.append(group.method.label) }
+    }
+    func find(_ method: String, _ data: String) -> RunGroup? {
+      groups.last { $0.method.label == method && $0.data.name == data }
+    }
+    var columns = [ResultsTable.Column("Method", better: .none)]
+    columns += dataSets.map { ResultsTable.Column($0, better: .higher, decimals: 1) }
+    let rows = methods.map { method -> [ResultsTable.Cell] in
+      [.text(method)]
+        + dataSets.map { data in find(method, data).map { ResultsView.percent($0.testAccuracy) } ?? .empty }
+    }
+    let seeds = Set(groups.map(\.results.count))
+    let over = seeds.count == 1 && seeds.first! > 1 ? ", mean ± std over \(seeds.first!) seeds" : ""
+    let title = "Test accuracy (%) by method and data set" + over
+    let series = methods.map { method -> SVGChart.Bar.Series in
+      let found = dataSets.map { find(method, $0) }
+      let errors = found.map { $0.map { $0.testAccuracy.n > 1 ? $0.testAccuracy.std * 100 : 0 } ?? 0 }
+      return .init(
+        name: method, values: found.map { $0.map { $0.testAccuracy.mean * 100 } ?? .nan },
+        errors: errors.contains { $0 > 0 } ? errors : nil)
+    }
+    let chart = SVGChart.Bar(
+      categories: dataSets, series: series, xLabel: "data set", yLabel: "test accuracy (%)",
+      title: "Test accuracy by data set" + over)
+    return [
+      Panel(kind: .table, title: title, html: ResultsTable(columns: columns, rows: rows).html()),
+      Panel(kind: .figure, title: "The same as bars" + (over.isEmpty ? "" : " (error bars: ± std)"), html: chart.svg()),
+    ]
+  }
+
+  static func tablePanel(_ groups: [RunGroup]) -> Panel {
+    Panel(
+      kind: .table, title: tableTitle(groups), html: ResultsView.table(groups).html() + ResultsView.tableNote(groups))
+  }
+
+  static func tableTitle(_ groups: [RunGroup]) -> String {
+    let context = ResultsView.context(groups)
+    return "Test accuracy (%) and cost" + (context.isEmpty ? "" : " — " + context)
+  }
 }

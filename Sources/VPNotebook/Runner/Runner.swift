@@ -145,7 +145,7 @@ public final class NotebookRunner {
     let cache = options.useCache ? BlockCache(directory: options.cacheDirectory) : nil
     let digests = DigestStore(file: options.useCache ? options.cacheDirectory + "/digests.json" : nil)
     let session = Session()
-    let executor = Executor(session: session, resources: resources, file: path, emit: options.onEvent)
+    let execution = ExecutionContext(session: session, resources: resources, emit: options.onEvent)
 
     var reports: [BlockReport] = []
     var keys: [Int: String] = [:]
@@ -209,14 +209,14 @@ public final class NotebookRunner {
       keys[step.ordinal] = key
       if let cache, let hit = cache.load(key) {
         let (entry, deltas) = hit
-        for located in block.statements { session.assign(located.statement) }
+        for located in block.statements { located.statement.restore(into: session) }
         for group in entry.groups { session.register(group, delta: deltas[group.name]) }
         blockPanels[step.ordinal] = entry.panels
         report.status = .cached
         continue
       }
       do {
-        let output = try executor.execute(block)
+        let output = try execute(block, context: execution, file: path)
         blockPanels[step.ordinal] = output.panels
         report.status = .ran
         if let cache {
@@ -273,18 +273,8 @@ public final class NotebookRunner {
       text += "dep \(slot)=\(keys[producer] ?? "?")\n"
     }
     for located in block.statements {
-      var files: [(path: String, listing: Bool)] = []
       do {
-        switch located.statement {
-        case .model(let name, let weights): files = try InputFiles.files(for: ModelChoice(name: name, weights: weights))
-        case .data(let spec): files = try InputFiles.files(forData: spec.name)
-        case .run(let statement):
-          for name in Set(statement.runs.compactMap(\.dataName)).sorted() {
-            files += try InputFiles.files(forData: name)
-          }
-        case .prompt, .show: break
-        }
-        for (path, listing) in files {
+        for (path, listing) in try located.statement.inputFiles() {
           let digest = try digests.digest(path, listing: listing)
           inputs[path] = digest
           text += "input \(path) \(digest.sha256)\n"
@@ -294,5 +284,20 @@ public final class NotebookRunner {
       }
     }
     return SHA256.hex(text)
+  }
+
+  /// Runs a block's statements in order; an error names the statement's line.
+  private func execute(_ block: PlannedBlock, context: ExecutionContext, file: String) throws -> ExecutionOutput {
+    var output = ExecutionOutput()
+    for located in block.statements {
+      do {
+        try located.statement.execute(context, into: &output)
+      } catch let error as NotebookError {
+        throw error.file == nil ? NotebookError(error.message, file: file, line: located.line) : error
+      } catch {
+        throw NotebookError("\(located.raw.verb): \(error)", file: file, line: located.line)
+      }
+    }
+    return output
   }
 }

@@ -3,11 +3,7 @@ import VPEngine
 import VPModels
 
 /// The train / validation / test splits of one data set at one image side.
-struct PreparedData: @unchecked Sendable {
-  var train: ImageSet
-  var validation: ImageSet?
-  var test: ImageSet
-}
+typealias PreparedData = PreparedSplit
 
 /// Loaded models and prepared data, kept between runs of the same process (`vpbook watch`, tests), and
 /// loaded only when an executing block needs them.
@@ -55,8 +51,7 @@ public final class RunnerResources: @unchecked Sendable {
       return entry.data
     }
     lock.unlock()
-    let split = try DataCatalog.prepare(spec, side: side)
-    let data = PreparedData(train: split.train, validation: split.validation, test: split.test)
+    let data = try DataCatalog.prepare(spec, side: side)
     lock.lock()
     prepared.append((key, data))
     if prepared.count > preparedLimit { prepared.removeFirst() }
@@ -86,15 +81,5 @@ final class Session {
   func group(_ name: String) throws -> RunGroup {
     guard let group = groups[name] else { throw NotebookError("run '\(name)' is not available") }
     return group
-  }
-
-  /// Applies a statement's plain assignment (model, data, prompt); other statements change nothing here.
-  func assign(_ statement: Statement) {
-    switch statement {
-    case .model(let name, let weights): model = ModelChoice(name: name, weights: weights)
-    case .data(let spec): data = spec
-    case .prompt(let config): prompt = config
-    case .run, .show: break
-    }
   }
 }

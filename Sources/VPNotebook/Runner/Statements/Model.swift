@@ -1,0 +1,65 @@
+import Foundation
+import VPEngine
+import VPModels
+
+/// `model mobilenet_v2 [weights=PATH]`: the frozen source model.
+struct ModelStatement: NotebookStatement {
+  static let verb = "model"
+  static let summary = "the frozen source model (and its checkpoint)"
+  static let word: WordSpec? = WordSpec(
+    what: "a model name", noun: "model", known: ModelName.allCases.map(\.rawValue))
+  static let prominence = StatementProminence.setup
+  static let claims: Slot? = .model
+
+  static func options(word: String?) -> [OptionSpec] {
+    [
+      OptionSpec(
+        name: "weights", type: .text, defaultText: nil,
+        help: "Checkpoint for the model (.pth or .safetensors); default: the one installed by setup.")
+    ]
+  }
+
+  var choice: ModelChoice
+
+  static func decode(word: String?, _ reader: OptionReader) throws -> ModelStatement {
+    ModelStatement(choice: ModelChoice(name: ModelName(rawValue: word!)!, weights: reader.string("weights")))
+  }
+
+  mutating func plan(_ context: inout PlanContext) throws {
+    context.write(.model)
+    let written = choice.weights
+    choice.weights = written.map(context.resolve)
+    context.session.model = choice
+    if written == nil, choice.name.defaultWeights == nil {
+      throw context.fail(
+        "no pretrained weights ship for \(choice.name.rawValue); give weights=PATH (.pth or .safetensors)")
+    }
+    if let written, let resolved = choice.weights, !FileManager.default.fileExists(atPath: resolved) {
+      throw context.fail("weights file '\(written)' not found (looked for \(resolved))")
+    }
+  }
+
+  func inputFiles() throws -> [(path: String, listing: Bool)] { try InputFiles.files(for: choice) }
+
+  func restore(into session: Session) { session.model = choice }
+
+  func execute(_ context: ExecutionContext, into output: inout ExecutionOutput) throws {
+    restore(into: context.session)
+    let pretty: [ModelName: String] = [
+      .mobilenetV2: "MobileNetV2", .efficientnetLite0: "EfficientNet-Lite0", .resnet18: "ResNet-18",
+      .resnet34: "ResNet-34", .resnet50: "ResNet-50",
+    ]
+    var text = "Source model: <strong>\(pretty[choice.name] ?? choice.name.rawValue)</strong>, frozen"
+    text +=
+      choice.weights.map { ", weights from <code>\(HTML.escape(URL(fileURLWithPath: $0).lastPathComponent))</code>" }
+      ?? " (ImageNet-1k weights installed by setup)"
+    output.panels.append(.setup(text))
+  }
+}
+
+extension Panel {
+  /// The one-line note of a setup statement.
+  static func setup(_ html: String) -> Panel {
+    Panel(kind: .note, title: nil, html: "<p class=\"vp-setup\">\(html)</p>\n")
+  }
+}

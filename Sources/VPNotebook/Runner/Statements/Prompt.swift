@@ -1,0 +1,76 @@
+import Foundation
+import VPEngine
+
+/// `prompt pad canvas=128 image=64 [scale=learn]` or `prompt watermark canvas=128 [frame=16]`.
+struct PromptStatement: NotebookStatement {
+  static let verb = "prompt"
+  static let summary = "the prompt's kind and geometry"
+  static let word: WordSpec? = WordSpec(
+    what: "a prompt kind", noun: "prompt kind", known: PromptKind.allCases.map(\.rawValue), selectsOptions: true)
+  static let prominence = StatementProminence.setup
+  static let claims: Slot? = .prompt
+
+  static let canvas = OptionSpec(
+    name: "canvas", type: .int(min: 32), defaultText: "128", help: "Canvas (model input) side in pixels.", axis: true)
+  static let image = OptionSpec(
+    name: "image", type: .int(min: 1), defaultText: "64",
+    help: "Image side inside the canvas (pad prompt; at most the canvas).", axis: true)
+  static let scale = OptionSpec(
+    name: "scale", type: .choice(["fixed", "learn"]), defaultText: "fixed",
+    help:
+      "AutoVP's input scale: learn zooms the image about the canvas centre by a trainable factor starting at 1, kept in [0.1, 5] (pad prompt).",
+    axis: true)
+  static let frame = OptionSpec(
+    name: "frame", type: .int(min: 1), defaultText: nil,
+    help: "Watermark prompt: the width of a trainable frame (default: the whole image).")
+
+  static func options(word: String?) -> [OptionSpec] {
+    switch word.flatMap(PromptKind.init(rawValue:)) {
+    case .pad?: return [canvas, image, scale]
+    case .watermark?: return [canvas, frame]
+    case nil: return [canvas, image, scale, frame]
+    }
+  }
+
+  var config: PromptConfig
+
+  static func decode(word: String?, _ reader: OptionReader) throws -> PromptStatement {
+    let kind = PromptKind(rawValue: word!)!
+    let canvas = try reader.int("canvas") ?? 128
+    let pad = kind == .pad
+    let image = pad ? (try reader.int("image") ?? min(64, canvas)) : canvas
+    let frame = pad ? nil : try reader.int("frame")
+    let learn = pad ? try reader.value("scale") == "learn" : false
+    let config = PromptConfig(kind: kind, canvas: canvas, image: image, frame: frame, learnableScale: learn)
+    do {
+      try config.validate()
+    } catch {
+      throw reader.fail("\(error)")
+    }
+    return PromptStatement(config: config)
+  }
+
+  mutating func plan(_ context: inout PlanContext) throws {
+    context.write(.prompt)
+    context.session.prompt = config
+  }
+
+  func restore(into session: Session) { session.prompt = config }
+
+  func execute(_ context: ExecutionContext, into output: inout ExecutionOutput) throws {
+    restore(into: context.session)
+    let s = config.canvas
+    let trainable = VisualPrompt(config, normalization: .imageNet).parameterCount
+    let text: String
+    if config.kind == .pad {
+      text =
+        "Prompt: a trainable <strong>padding</strong> of \(s) × \(s) px around the \(config.image) × "
+        + "\(config.image) px target image (\(trainable) trainable values)"
+    } else {
+      text =
+        "Prompt: a trainable <strong>watermark</strong> added to the \(s) × \(s) px image"
+        + (config.frame.map { " in a \($0) px frame" } ?? "") + " (\(trainable) trainable values)"
+    }
+    output.panels.append(.setup(text))
+  }
+}
