@@ -125,7 +125,7 @@ extension LabeledImages {
       labelValues[i] = label
     }
     return LabeledImages(
-      name: name, images: bytesToUnitFloats(images.data, scale: 255), count: count,
+      name: name, samples: .bytes(images.data, maximum: 255), count: count,
       height: images.dimensions[1], width: images.dimensions[2], channels: 1, labels: labelValues,
       classNames: classNames)
   }
@@ -144,15 +144,5 @@ extension LabeledImages {
     return try idx(
       imagesFile: file("images-idx3-ubyte"), labelsFile: file("labels-idx1-ubyte"),
       classNames: fashionMNISTClassNames, name: "fashion-mnist/\(partition.rawValue)")
-  }
-}
-
-/// `Float(byte) / scale` for every byte, in one pass.
-func bytesToUnitFloats(_ bytes: [UInt8], scale: Float) -> [Float] {
-  return [Float](unsafeUninitializedCapacity: bytes.count) { buffer, initialized in
-    bytes.withUnsafeBufferPointer { source in
-      for i in 0..<source.count { buffer[i] = Float(source[i]) / scale }
-    }
-    initialized = bytes.count
   }
 }

@@ -92,7 +92,7 @@ extension LabeledImages {
       throw DataError(file: labelFile, "label \(bad) outside 0..<\(animalMNISTClassNames.count)")
     }
     return LabeledImages(
-      name: "animal-mnist", images: data.bytes.map { Float($0) / 255 }, count: data.shape[0], height: data.shape[1],
+      name: "animal-mnist", samples: .bytes(data.bytes, maximum: 255), count: data.shape[0], height: data.shape[1],
       width: data.shape[2], channels: 1, labels: labels, classNames: animalMNISTClassNames)
   }
 }

@@ -44,7 +44,9 @@ extension LabeledImages {
       total += bytes.count / variant.recordSize
     }
     let labelBytes = variant.recordSize - 3072
-    var samples = [Float](repeating: 0, count: total * 3072)
+    try MemoryBudget.require(
+      Int64(total) * 3072, for: "\(total) CIFAR images (32×32×3 bytes each)", file: files.first ?? name)
+    var samples = [UInt8](repeating: 0, count: total * 3072)
     var labels = [Int](repeating: 0, count: total)
     var index = 0
     for (file, bytes) in zip(files, contents) {
@@ -64,9 +66,9 @@ extension LabeledImages {
             let image = source.baseAddress! + base + labelBytes
             let out = target.baseAddress! + index * 3072
             for p in 0..<1024 {
-              out[3 * p] = Float(image[p]) / 255
-              out[3 * p + 1] = Float(image[1024 + p]) / 255
-              out[3 * p + 2] = Float(image[2048 + p]) / 255
+              out[3 * p] = image[p]
+              out[3 * p + 1] = image[1024 + p]
+              out[3 * p + 2] = image[2048 + p]
             }
           }
         }
@@ -74,7 +76,8 @@ extension LabeledImages {
       }
     }
     return LabeledImages(
-      name: name, images: samples, count: total, height: 32, width: 32, channels: 3, labels: labels,
+      name: name, samples: .bytes(samples, maximum: 255), count: total, height: 32, width: 32, channels: 3,
+      labels: labels,
       classNames: names)
   }
 

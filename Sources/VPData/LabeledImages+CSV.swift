@@ -15,7 +15,10 @@ extension LabeledImages {
     let fieldsPerLine = pixelsPerImage + 1
     var lineCount = 1
     for byte in bytes where byte == 0x0A { lineCount += 1 }
-    var pixels = [Float](repeating: 0, count: lineCount * pixelsPerImage)
+    // Values up to 255 are kept as bytes (`Float(v) / maxValue` when read), larger ones as floats.
+    let asBytes = maxValue <= 255
+    var pixels = [Float](repeating: 0, count: asBytes ? 0 : lineCount * pixelsPerImage)
+    var bytePixels = [UInt8](repeating: 0, count: asBytes ? lineCount * pixelsPerImage : 0)
     var labels = [Int]()
     labels.reserveCapacity(lineCount)
     var parseError: DataError?
@@ -23,59 +26,63 @@ extension LabeledImages {
 
     bytes.withUnsafeBufferPointer { text in
       pixels.withUnsafeMutableBufferPointer { out in
-        var position = 0
-        var lineNumber = 0
-        var imageIndex = 0
-        var values = [Int](repeating: 0, count: fieldsPerLine)
-        while position < text.count {
-          lineNumber += 1
-          var end = position
-          while end < text.count && text[end] != 0x0A { end += 1 }
-          defer { position = end + 1 }
-          var lineEnd = end
-          if lineEnd > position && text[lineEnd - 1] == 0x0D { lineEnd -= 1 }
-          if isBlank(text, position, lineEnd) { continue }
-          switch parseLine(text, position, lineEnd, into: &values) {
-          case .failure(let problem):
-            if lineNumber == 1 && problem.isHeaderLike { continue }
-            parseError = DataError(file: file, line: lineNumber, problem.message)
-            return
-          case .success(let fieldCount):
-            guard fieldCount == fieldsPerLine else {
+        bytePixels.withUnsafeMutableBufferPointer { byteOut in
+          var position = 0
+          var lineNumber = 0
+          var imageIndex = 0
+          var values = [Int](repeating: 0, count: fieldsPerLine)
+          while position < text.count {
+            lineNumber += 1
+            var end = position
+            while end < text.count && text[end] != 0x0A { end += 1 }
+            defer { position = end + 1 }
+            var lineEnd = end
+            if lineEnd > position && text[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+            if isBlank(text, position, lineEnd) { continue }
+            switch parseLine(text, position, lineEnd, into: &values) {
+            case .failure(let problem):
+              if lineNumber == 1 && problem.isHeaderLike { continue }
+              parseError = DataError(file: file, line: lineNumber, problem.message)
+              return
+            case .success(let fieldCount):
+              guard fieldCount == fieldsPerLine else {
+                parseError = DataError(
+                  file: file, line: lineNumber,
+                  "expected \(fieldsPerLine) fields (\(pixelsPerImage) pixels and a label), found \(fieldCount)"
+                )
+                return
+              }
+            }
+            let base = imageIndex * pixelsPerImage
+            for k in 0..<pixelsPerImage {
+              let v = values[k]
+              guard v >= 0 && v <= maxValue else {
+                parseError = DataError(
+                  file: file, line: lineNumber,
+                  "field \(k + 1): pixel value \(v) outside 0...\(maxValue)")
+                return
+              }
+              if asBytes { byteOut[base + k] = UInt8(v) } else { out[base + k] = Float(v) / scale }
+            }
+            let label = values[pixelsPerImage]
+            guard label >= 0 && label < classNames.count else {
               parseError = DataError(
-                file: file, line: lineNumber,
-                "expected \(fieldsPerLine) fields (\(pixelsPerImage) pixels and a label), found \(fieldCount)"
-              )
+                file: file, line: lineNumber, "label \(label) outside 0..<\(classNames.count)")
               return
             }
+            labels.append(label)
+            imageIndex += 1
           }
-          let base = imageIndex * pixelsPerImage
-          for k in 0..<pixelsPerImage {
-            let v = values[k]
-            guard v >= 0 && v <= maxValue else {
-              parseError = DataError(
-                file: file, line: lineNumber,
-                "field \(k + 1): pixel value \(v) outside 0...\(maxValue)")
-              return
-            }
-            out[base + k] = Float(v) / scale
-          }
-          let label = values[pixelsPerImage]
-          guard label >= 0 && label < classNames.count else {
-            parseError = DataError(
-              file: file, line: lineNumber, "label \(label) outside 0..<\(classNames.count)")
-            return
-          }
-          labels.append(label)
-          imageIndex += 1
         }
       }
     }
     if let parseError { throw parseError }
     guard !labels.isEmpty else { throw DataError(file: file, "no data lines") }
-    pixels.removeLast(pixels.count - labels.count * pixelsPerImage)
+    let used = labels.count * pixelsPerImage
+    let samples: ImageSamples =
+      asBytes ? .bytes(Array(bytePixels[..<used]), maximum: scale) : .floats(Array(pixels[..<used]))
     return LabeledImages(
-      name: name, images: pixels, count: labels.count, height: height, width: width, channels: 1,
+      name: name, samples: samples, count: labels.count, height: height, width: width, channels: 1,
       labels: labels, classNames: classNames)
   }
 

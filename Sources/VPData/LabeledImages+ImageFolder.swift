@@ -36,6 +36,9 @@ extension LabeledImages {
     let first = try loadImage(paths[0], size: size, method: method, expected: nil)
     let target = size ?? first.size
     let stride = target.width * target.height * 3
+    try MemoryBudget.require(
+      Int64(paths.count) * Int64(stride) * 4,
+      for: "\(paths.count) images of \(target.width)×\(target.height)×3 floats", file: root)
     var samples = [Float](repeating: 0, count: paths.count * stride)
     var failures = [DataError?](repeating: nil, count: paths.count)
     samples.withUnsafeMutableBufferPointer { samplesBuffer in

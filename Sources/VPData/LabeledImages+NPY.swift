@@ -30,15 +30,15 @@ extension LabeledImages {
       throw DataError(
         file: labelsFile, "label \(labels[bad]) of item \(bad) is outside 0..<\(names.count)")
     }
-    let samples: [Float]
+    let samples: ImageSamples
     switch images.storage {
-    case .uint8(let bytes): samples = bytesToUnitFloats(bytes, scale: 255)
-    case .float32(let values): samples = values
-    case .float64(let values): samples = values.map { Float($0) }
-    case .int32, .int64: samples = images.floats.map { $0 / 255 }
+    case .uint8(let bytes): samples = .bytes(bytes, maximum: 255)
+    case .float32(let values): samples = .floats(values)
+    case .float64(let values): samples = .floats(values.map { Float($0) })
+    case .int32, .int64: samples = .floats(images.floats.map { $0 / 255 })
     }
     return LabeledImages(
-      name: name, images: samples, count: shape[0], height: shape[1], width: shape[2],
+      name: name, samples: samples, count: shape[0], height: shape[1], width: shape[2],
       channels: shape.count == 4 ? shape[3] : 1, labels: labels, classNames: names)
   }
 }

@@ -80,7 +80,7 @@ final class LinearProbeLearner: EpochLearner, Trainable {
     layer = Linear(
       weight: (0..<(f * k)).map { _ in u() }, bias: (0..<k).map { _ in u() }, inFeatures: f, outFeatures: k)
     rng = draw
-    steps = (experiment.train.count + training.batchSize - 1) / training.batchSize
+    steps = training.steps(forImages: experiment.train.count)
     optimizer = ParameterOptimizer(training, tensors: trainableTensors(training))
   }
 
@@ -119,7 +119,7 @@ final class LinearProbeLearner: EpochLearner, Trainable {
         rate: training.schedule.rate(
           base: training.learningRate, epoch: epoch, epochs: training.epochs, step: step, stepsPerEpoch: steps))
     }
-    return (lossSum / Double(steps), Double(seen.correct) / Double(count))
+    return (lossSum / Double(steps), Double(seen.correct) / Double(max(1, seen.count)))
   }
 
   func evaluate(test: Bool) -> Evaluation? {

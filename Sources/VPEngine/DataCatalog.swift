@@ -103,20 +103,32 @@ public enum DataCatalog {
         "data: \(s.name) has \(s.height)×\(s.width)×\(s.channels) images, \(first.name) \(first.height)×\(first.width)×\(first.channels)"
       )
     }
-    var images: [Float] = []
     var labels: [Int] = []
     var names: [String] = []
     for (s, prefix) in zip(sets, prefixes) {
-      images += s.images
       labels += s.labels.map { $0 + names.count }
       names += s.classNames.map { "\(prefix):\($0)" }
     }
+    // Bytes stay bytes when every part has the same scale (the 30-class union: all /255).
+    let samples: ImageSamples
+    var bytes: [UInt8] = []
+    var maximum: Float? = nil
+    for s in sets {
+      guard case .bytes(let part, let max) = s.samples, maximum == nil || maximum == max else {
+        bytes = []
+        maximum = nil
+        break
+      }
+      bytes += part
+      maximum = max
+    }
+    if let maximum { samples = .bytes(bytes, maximum: maximum) } else { samples = .floats(sets.flatMap(\.images)) }
     return LabeledImages(
-      name: name, images: images, count: labels.count, height: first.height, width: first.width,
+      name: name, samples: samples, count: labels.count, height: first.height, width: first.width,
       channels: first.channels, labels: labels, classNames: names)
   }
 
-  /// The train / validation / test splits of `spec`, resized (bilinear) to `side` and expanded to RGB.
+  /// The train / validation / test splits of `spec`, presented at `side` (bilinear, RGB) batch by batch.
   public static func prepare(_ spec: DataSpec, side: Int) throws -> PreparedSplit {
     let (trainFile, testFile) = try load(spec.name)
     let selection: Split.TestSelection =
@@ -125,13 +137,12 @@ public enum DataCatalog {
       labels: trainFile.labels, classCount: trainFile.classCount, perClass: spec.perClass, val: spec.validationPerClass,
       test: selection, seed: spec.seed)
     let data = try split.apply(trainingFile: trainFile, testFile: testFile)
-    func convert(_ d: LabeledImages, _ name: String) -> ImageSet {
-      let r = d.resizeBilinear(toSide: side, rgb: true)
-      return ImageSet(images: r.images, labels: r.labels, side: side, classNames: r.classNames, name: name)
-    }
-    let validation = data.val.count > 0 ? convert(data.val, spec.name + "/val") : nil
+    // The images stay as stored (bytes at 28×28 for the MNIST family); each batch is resized and expanded
+    // to RGB floats when it is used, so memory does not grow with N × side².
+    let validation = data.val.count > 0 ? ImageSet(data.val, side: side, name: spec.name + "/val") : nil
     return PreparedSplit(
-      train: convert(data.train, spec.name), validation: validation, test: convert(data.test, spec.name + "/test"))
+      train: ImageSet(data.train, side: side, name: spec.name), validation: validation,
+      test: ImageSet(data.test, side: side, name: spec.name + "/test"))
   }
 }
 

@@ -132,10 +132,8 @@ public final class Experiment: @unchecked Sendable {
     while start < set.count {
       let end = min(set.count, start + batchSize)
       var x = [Float](repeating: 0, count: (end - start) * s * s * 3)
-      set.images.withUnsafeBufferPointer { src in
-        x.withUnsafeMutableBufferPointer { dst in
-          prompt.apply(src.baseAddress! + start * set.pixelsPerImage, count: end - start, into: dst.baseAddress!)
-        }
+      set.pixels(start..<end).withUnsafeBufferPointer { src in
+        x.withUnsafeMutableBufferPointer { prompt.apply(src.baseAddress!, count: end - start, into: $0.baseAddress!) }
       }
       let batch = Tensor(shape: [end - start, s, s, 3], data: x)
       let outputs = features ? model.features(batch) : model.logits(batch)

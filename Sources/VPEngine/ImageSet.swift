@@ -1,47 +1,41 @@
-/// Images ready for prompting: `[N, s, s, 3]` floats in `[0, 1]` at the prompt's image side, with labels.
+import VPData
+
+/// The images of one split as the prompt sees them: `[N, s, s, 3]` floats in `[0, 1]` at the prompt's image
+/// side — kept as the data set stores them (bytes at 28×28 for the MNIST family) and resized (bilinear),
+/// expanded to RGB and converted to floats one batch at a time by `pixels(_:)`, so memory grows with N ×
+/// the stored bytes, not N × side² × 12.
 public struct ImageSet: Sendable {
-  public var images: [Float]
-  public var labels: [Int]
+  /// The images as stored.
+  public var source: LabeledImages
+  /// The side they are presented at.
   public var side: Int
-  public var classNames: [String]
   public var name: String
 
-  public init(images: [Float], labels: [Int], side: Int, classNames: [String], name: String) {
-    precondition(
-      images.count == labels.count * side * side * 3, "image buffer does not match \(labels.count) images of \(side)²×3"
-    )
-    precondition(
-      labels.allSatisfy { $0 >= 0 && $0 < classNames.count }, "label outside the \(classNames.count) classes")
-    self.images = images
-    self.labels = labels
+  public init(_ source: LabeledImages, side: Int, name: String) {
+    precondition(side > 0, "ImageSet: side must be positive")
+    self.source = source
     self.side = side
-    self.classNames = classNames
     self.name = name
   }
 
-  public var count: Int { labels.count }
-  public var classCount: Int { classNames.count }
-  var pixelsPerImage: Int { side * side * 3 }
+  public var labels: [Int] { source.labels }
+  public var classNames: [String] { source.classNames }
+  public var count: Int { source.count }
+  public var classCount: Int { source.classCount }
+  /// Floats per presented image.
+  public var pixelsPerImage: Int { side * side * 3 }
+
+  /// The images at `indices`, in that order, as `[n, side, side, 3]` floats (the same values a whole-set
+  /// resize gives).
+  public func pixels<C: Collection<Int>>(_ indices: C) -> [Float] {
+    source.resized(indices, toSide: side, rgb: true)
+  }
 
   /// The images at `indices`, in that order.
   public func subset(_ indices: [Int], name: String? = nil) -> ImageSet {
-    var out = [Float](repeating: 0, count: indices.count * pixelsPerImage)
-    let p = pixelsPerImage
-    images.withUnsafeBufferPointer { src in
-      out.withUnsafeMutableBufferPointer { dst in
-        for (i, j) in indices.enumerated() {
-          (dst.baseAddress! + i * p).update(from: src.baseAddress! + j * p, count: p)
-        }
-      }
-    }
-    return ImageSet(
-      images: out, labels: indices.map { labels[$0] }, side: side, classNames: classNames, name: name ?? self.name)
+    ImageSet(source.subset(indices), side: side, name: name ?? self.name)
   }
 
   /// Images per class.
-  public var classCounts: [Int] {
-    var c = [Int](repeating: 0, count: classCount)
-    for l in labels { c[l] += 1 }
-    return c
-  }
+  public var classCounts: [Int] { source.classHistogram }
 }

@@ -10,6 +10,14 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
   /// FullyMap's layer; nil for `learningRate`.
   public var mappingLearningRate: Double?
   public var weightDecay: Double
+  /// At most this many batches per epoch (nil: the whole training split): smoke tests and measurements.
+  public var stepsPerEpoch: Int? = nil
+
+  /// The batches an epoch over `count` training images takes.
+  public func steps(forImages count: Int) -> Int {
+    let all = (count + batchSize - 1) / batchSize
+    return stepsPerEpoch.map { min($0, all) } ?? all
+  }
 
   /// ILM-VP's recipe for small data: Adam, lr 0.01, MultiStep at 50 %/72 %, batch 64.
   public init(
@@ -30,6 +38,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     guard batchSize >= 1 else { throw EngineError("training: batch size must be ≥ 1, got \(batchSize)") }
     guard learningRate > 0, learningRate.isFinite else {
       throw EngineError("training: learning rate must be positive, got \(learningRate)")
+    }
+    if let stepsPerEpoch, stepsPerEpoch < 1 {
+      throw EngineError("training: steps per epoch must be ≥ 1, got \(stepsPerEpoch)")
     }
   }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VPCheckpoint
+import VPData
 import VPEngine
 import VPModels
 import VPNotebook
@@ -64,6 +65,7 @@ struct Train: ParsableCommand {
     }
     let summary = Summary(results.map(\.testAccuracy))
     print("\(request.method.label): test accuracy \(summary.formatted()) % over \(summary.n) seed(s)")
+    note("peak memory (RSS): \(MemoryBudget.format(MemoryBudget.peakResidentBytes))")
     if let json = request.json {
       try writeJSON(
         TrainReport(vpbook: vpbookVersion, data: request.data, results: results, testAccuracy: summary), to: json)

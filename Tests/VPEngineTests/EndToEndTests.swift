@@ -33,8 +33,9 @@ final class EndToEndTests: XCTestCase {
     XCTAssertEqual(e.validation?.count, 50)
     XCTAssertEqual(e.test.count, 100)
     XCTAssertEqual(e.train.side, 16)
-    XCTAssertEqual(e.train.images.count, 200 * 16 * 16 * 3)
-    XCTAssertTrue(e.train.images.allSatisfy { $0 >= 0 && $0 <= 1 })
+    let pixels = e.train.pixels(0..<e.train.count)
+    XCTAssertEqual(pixels.count, 200 * 16 * 16 * 3)
+    XCTAssertTrue(pixels.allSatisfy { $0 >= 0 && $0 <= 1 })
   }
 
   /// Bitwise equality of two parameter vectors, reporting how many values differ and by how much.

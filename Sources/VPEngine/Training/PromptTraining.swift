@@ -72,7 +72,7 @@ final class PromptLearner: EpochLearner {
     rng = SplitMix64(seed: seed).fork(0x5348)
     optimizer = ParameterOptimizer(
       training, tensors: prompt.trainableTensors(training) + mapping.trainableTensors(training))
-    steps = (experiment.train.count + training.batchSize - 1) / training.batchSize
+    steps = training.steps(forImages: experiment.train.count)
   }
 
   private func report(_ epoch: Int, step: Int, rate: Double = 0, loss: Double = .nan, phase: String) {
@@ -110,12 +110,12 @@ final class PromptLearner: EpochLearner {
     for step in 0..<steps {
       let indices = Array(order[(step * training.batchSize)..<min(train.count, (step + 1) * training.batchSize)])
       let b = indices.count
-      let batch = train.subset(indices)
+      let images = train.pixels(indices)
       var x = [Float](repeating: 0, count: b * s * s * 3)
-      batch.images.withUnsafeBufferPointer { src in
+      images.withUnsafeBufferPointer { src in
         x.withUnsafeMutableBufferPointer { prompt.apply(src.baseAddress!, count: b, into: $0.baseAddress!) }
       }
-      let labels = batch.labels
+      let labels = indices.map { train.labels[$0] }
       let mapping = self.mapping
       let result = model.inputGradient(Tensor(shape: [b, s, s, 3], data: x)) { logits, range in
         logits.withUnsafeBufferPointer { z in
@@ -140,7 +140,7 @@ final class PromptLearner: EpochLearner {
       }
       if prompt.config.learnableScale {
         let gScale = result.gradient.data.withUnsafeBufferPointer { gx in
-          batch.images.withUnsafeBufferPointer {
+          images.withUnsafeBufferPointer {
             prompt.scaleGradient(gx.baseAddress!, images: $0.baseAddress!, count: b)
           }
         }
@@ -157,7 +157,7 @@ final class PromptLearner: EpochLearner {
         phase: "train")
     }
     trainSeconds += Date().timeIntervalSince(trainStart)
-    trainImages += train.count
+    trainImages += min(train.count, steps * training.batchSize)
     if mapping.policy.reusesTrainingPasses { carried = stats.frequency }
     return (stats.meanLoss(steps: steps), stats.accuracy)
   }

@@ -7,8 +7,7 @@ import VPModels
 enum ImageViews {
   /// The pixels of image `index` of `set` (`[side, side, 3]` in [0, 1]).
   static func pixels(_ set: ImageSet, _ index: Int) -> [Float] {
-    let count = set.side * set.side * 3
-    return Array(set.images[(index * count)..<((index + 1) * count)])
+    set.pixels([index])
   }
 
   /// The first `count` image indices of each class (fewer when a class has fewer).

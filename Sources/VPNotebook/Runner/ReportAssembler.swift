@@ -1,5 +1,6 @@
 internal import CCmark
 import Foundation
+import VPData
 import VPEngine
 import VPTensor
 
@@ -210,6 +211,7 @@ enum ReportAssembler {
         "\(duration(context.seconds)) in all; \(ran) step\(ran == 1 ? "" : "s") executed, \(cached) from the cache"
           + (context.options.useCache ? "" : " (cache off)")
       ))
+    environment.append(("peak memory (RSS)", MemoryBudget.format(MemoryBudget.peakResidentBytes)))
     html += ResultsTable(
       columns: [.init("Item", better: .none), .init("Value", better: .none)],
       rows: environment.map { [.text($0.0), .text($0.1)] }
@@ -301,6 +303,7 @@ enum ReportAssembler {
       environment: [
         "libcmark": String(cString: cmark_version_string()), "OpenBLAS": BLAS.configuration,
         "git": gitCommit(near: context.source.file) ?? "unavailable",
+        "peakResidentBytes": "\(MemoryBudget.peakResidentBytes)",
       ])
     return (try? ResultsJSON.encoder(pretty: true).encode(manifest)) ?? Data("{}".utf8)
   }

@@ -13,7 +13,8 @@ struct BaselineStatement: RunningStatement {
       return [RunOptions.spec(.assignment), RunOptions.name]
     default:
       return [
-        RunOptions.epochs, RunOptions.lr, RunOptions.batch, RunOptions.seed, RunOptions.seeds, RunOptions.optimizer,
+        RunOptions.epochs, RunOptions.lr, RunOptions.batch, RunOptions.steps, RunOptions.seed, RunOptions.seeds,
+        RunOptions.optimizer,
         RunOptions.schedule, RunOptions.weightDecay, RunOptions.curve, RunOptions.name,
       ]
     }

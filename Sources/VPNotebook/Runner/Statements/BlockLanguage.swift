@@ -47,7 +47,7 @@ extension BlockLanguage.Option {
     let anyText: Bool
     switch spec.type {
     case .text, .names: anyText = true
-    case .int, .number, .choice, .seeds, .seed: anyText = false
+    case .int, .intOrAll, .number, .choice, .seeds, .seed: anyText = false
     }
     self.init(
       name: spec.name, flag: spec.flag, help: spec.help, defaultText: spec.defaultText,

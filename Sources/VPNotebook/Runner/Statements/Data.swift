@@ -1,6 +1,20 @@
 import Foundation
 import VPEngine
 
+/// How many images per class: a number, or all of them.
+enum ImageCount: Codable, Sendable, Equatable {
+  case all
+  case count(Int)
+
+  /// `DataSpec.perClass`: nil for all.
+  var limit: Int? {
+    switch self {
+    case .all: return nil
+    case .count(let n): return n
+    }
+  }
+}
+
 /// `data fashion-mnist per_class=100 val=50 test=2000 [seed=N]`: the task's images and their splits.
 struct DataStatement: NotebookStatement {
   static let verb = "data"
@@ -12,8 +26,9 @@ struct DataStatement: NotebookStatement {
   static func options(word: String?) -> [OptionSpec] {
     [
       OptionSpec(
-        name: "per_class", type: .int(min: 1), defaultText: "all",
-        help: "Training images per class (the first ones in file order; all that remain when not given).",
+        name: "per_class", type: .intOrAll(min: 1), defaultText: "all",
+        help:
+          "Training images per class (the first ones in file order), or all: every image of the training file but the validation images.",
         axis: true),
       OptionSpec(
         name: "val", type: .int(min: 0), defaultText: "0",
@@ -46,7 +61,7 @@ struct DataStatement: NotebookStatement {
     let name = word!
     try checkName(name, reader: reader)
     var spec = DataSpec(name: name)
-    spec.perClass = try reader.int("per_class")
+    spec.perClass = try reader.count("per_class")?.limit
     spec.validationPerClass = try reader.int("val") ?? 0
     spec.test = try reader.int("test") ?? spec.test
     spec.seed = try reader.seed("seed")

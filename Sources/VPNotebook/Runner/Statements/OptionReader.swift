@@ -90,6 +90,10 @@ struct OptionReader {
       guard let value = Int(item), value >= min else {
         throw fail("option \(name) expects a whole number ≥ \(min), got '\(item)'")
       }
+    case .intOrAll(let min):
+      guard item == "all" || (Int(item).map { $0 >= min } ?? false) else {
+        throw fail("option \(name) expects a whole number ≥ \(min) or all, got '\(item)'")
+      }
     case .number(let positive):
       guard let value = Double(item), value.isFinite, positive ? value > 0 : value >= 0 else {
         throw fail("option \(name) expects \(positive ? "a positive number" : "a number ≥ 0"), got '\(item)'")
@@ -118,7 +122,7 @@ struct OptionReader {
   func value(_ key: String) throws -> String? {
     guard let text = string(key) else { return nil }
     switch spec(key).type {
-    case .int, .number, .seed:
+    case .int, .intOrAll, .number, .seed:
       return try check(key, item: text)
     case .choice:
       guard let items = list(key), items.count == 1 else {
@@ -138,6 +142,10 @@ struct OptionReader {
   }
 
   func int(_ key: String) throws -> Int? { try value(key).map { Int($0)! } }
+  /// A count that may be `all`.
+  func count(_ key: String) throws -> ImageCount? {
+    try value(key).map { $0 == "all" ? .all : .count(Int($0)!) }
+  }
   func double(_ key: String) throws -> Double? { try value(key).map { Double($0)! } }
   func seed(_ key: String) throws -> UInt64? { try value(key).map { UInt64($0)! } }
 

@@ -4,6 +4,8 @@ import Foundation
 enum OptionType: Sendable, Equatable {
   /// A whole number ≥ min.
   case int(min: Int)
+  /// A whole number ≥ min, or `all`.
+  case intOrAll(min: Int)
   /// A finite number, > 0 (`positive`) or ≥ 0.
   case number(positive: Bool)
   /// One of these words.
@@ -21,6 +23,7 @@ enum OptionType: Sendable, Equatable {
   var placeholder: String {
     switch self {
     case .int: return "N"
+    case .intOrAll: return "N|all"
     case .number: return "X"
     case .choice(let words): return words.joined(separator: "|")
     case .seeds: return "N,N,…"

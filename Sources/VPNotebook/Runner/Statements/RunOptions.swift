@@ -49,6 +49,9 @@ enum RunOptions {
     name: "lr", type: .number(positive: true), defaultText: "0.01",
     help: "Learning rate (the linear probe's default: 0.1).", axis: true)
   static let batch = OptionSpec(name: "batch", type: .int(min: 1), defaultText: "64", help: "Batch size.", axis: true)
+  static let steps = OptionSpec(
+    name: "steps", type: .int(min: 1), defaultText: "all",
+    help: "At most this many batches per epoch (smoke tests and measurements; the schedule follows them).")
   static let seed = OptionSpec(
     name: "seed", type: .seeds, defaultText: "7", help: "The training seed (or seeds, like seeds).")
   static let seeds = OptionSpec(
@@ -75,7 +78,7 @@ enum RunOptions {
 
   /// What `train` and `compare` take besides `mapping`.
   static let training: [OptionSpec] =
-    [epochs, lr, batch, seed, seeds] + MappingOption.allCases.map(spec)
+    [epochs, lr, batch, steps, seed, seeds] + MappingOption.allCases.map(spec)
     + [optimizer, schedule, weightDecay, probeLR, curve, name, PromptStatement.scale]
   /// What `sweep` takes: every axis and the rest of the training options.
   static let sweep: [OptionSpec] =
@@ -89,6 +92,7 @@ enum RunOptions {
     var training = TrainingConfig()
     training.epochs = try reader.int("epochs") ?? training.epochs
     training.batchSize = try reader.int("batch") ?? training.batchSize
+    training.stepsPerEpoch = try reader.int("steps")
     if isProbe {
       let probe = try reader.double("probe_lr")
       let shared = reader.raw.verb == "compare" || reader.raw.verb == "sweep" ? nil : try reader.double("lr")
@@ -116,7 +120,7 @@ enum RunOptions {
       name: method.label, method: method, training: training, seeds: try reader.seeds(),
       testCurve: try reader.choice("curve", as: CurveMetric.self) == .test,
       image: try reader.int("image"), canvas: try reader.int("canvas"), dataName: reader.string("data"),
-      perClass: try reader.int("per_class"),
+      perClass: try reader.count("per_class"),
       learnScale: try reader.value("scale").map { $0 == "learn" },
       axes: reader.overrides.map { [$0.0, $0.1] })
   }

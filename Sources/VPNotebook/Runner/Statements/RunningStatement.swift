@@ -27,7 +27,7 @@ struct RunSpec: Codable, Sendable, Equatable {
   var image: Int?
   var canvas: Int?
   var dataName: String?
-  var perClass: Int?
+  var perClass: ImageCount?
   /// `scale=learn` or `scale=fixed`: AutoVP's learnable input scale on or off (nil: the session's prompt).
   var learnScale: Bool? = nil
   /// The sweep point, `[(axis, value)]`, empty outside sweeps.
@@ -47,7 +47,7 @@ struct RunSpec: Codable, Sendable, Equatable {
   func data(from base: DataSpec) -> DataSpec {
     var spec = base
     if let dataName { spec.name = dataName }
-    if let perClass { spec.perClass = perClass }
+    if let perClass { spec.perClass = perClass.limit }
     return spec
   }
 }
