@@ -31,6 +31,46 @@ public enum AtomicFile {
     if let failure { throw failure }
   }
 
+  /// Writes several files so that either all of them are replaced or none: each goes to its temporary
+  /// file first (written and `fsync`ed); only when every one is complete are they renamed over their
+  /// destinations. On a failure before the renames, every temporary file is removed and every old file
+  /// stays (a report and its manifest remain a consistent pair).
+  public static func writeTogether(_ files: [(path: String, bytes: [UInt8])], createDirectory: Bool = true)
+    throws(FileError)
+  {
+    var prepared: [(temporary: String, path: String, byteCount: Int)] = []
+    for file in files {
+      let result = file.bytes.withUnsafeBytes { prepare($0, for: file.path, createDirectory: createDirectory) }
+      switch result {
+      case .success(let temporary): prepared.append((temporary, file.path, file.bytes.count))
+      case .failure(let failure):
+        for done in prepared { unlink(done.temporary) }
+        throw failure
+      }
+    }
+    // Keep the old files under a second name (a hard link) until every rename has succeeded, so that a
+    // rename that fails after another succeeded can put the earlier ones back.
+    let backups = prepared.map { done -> String? in
+      let backup = done.temporary + ".old"
+      return link(done.path, backup) == 0 ? backup : nil
+    }
+    for (index, done) in prepared.enumerated() where rename(done.temporary, done.path) != 0 {
+      let failure = FileError(
+        path: done.path, operation: .rename, code: errno, other: done.temporary, byteCount: done.byteCount)
+      for earlier in 0..<index {
+        if let backup = backups[earlier] {
+          rename(backup, prepared[earlier].path)
+        } else {
+          unlink(prepared[earlier].path)
+        }
+      }
+      for rest in prepared[index...] { unlink(rest.temporary) }
+      for backup in backups.compactMap({ $0 }) { unlink(backup) }
+      throw failure
+    }
+    for backup in backups.compactMap({ $0 }) { unlink(backup) }
+  }
+
   /// Reads the whole file at `path` (regular files in one allocation; pipes and devices until their end).
   ///
   /// A directory throws ``FileError`` with operation `read` and code `EISDIR`.
@@ -64,6 +104,24 @@ public enum AtomicFile {
   private static func write(
     _ buffer: UnsafeRawBufferPointer, to path: String, createDirectory: Bool
   ) -> FileError? {
+    switch prepare(buffer, for: path, createDirectory: createDirectory) {
+    case .failure(let failure): return failure
+    case .success(let temporary):
+      if rename(temporary, path) != 0 {
+        let failure = FileError(
+          path: path, operation: .rename, code: errno, other: temporary, byteCount: buffer.count)
+        unlink(temporary)
+        return failure
+      }
+      return nil
+    }
+  }
+
+  /// Writes `buffer` to a new temporary file beside `path`, `fsync`ed and closed; its path, or the failure
+  /// (the temporary file then removed).
+  private static func prepare(
+    _ buffer: UnsafeRawBufferPointer, for path: String, createDirectory: Bool
+  ) -> Result<String, FileError> {
     // `prefix` is the destination's directory with its trailing slash, "" for a bare file name.
     let slash = path.lastIndex(of: "/")
     let prefix = slash.map { String(path[...$0]) } ?? ""
@@ -71,7 +129,7 @@ public enum AtomicFile {
     if createDirectory, prefix.count > 1,
       let failure = makeDirectory(String(prefix.dropLast()), for: path)
     {
-      return failure
+      return .failure(failure)
     }
     let temporary = "\(prefix).\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
     func failure(_ operation: FileError.Operation, _ code: Int32) -> FileError {
@@ -79,7 +137,7 @@ public enum AtomicFile {
     }
 
     let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-    if fd < 0 { return failure(.create, errno) }
+    if fd < 0 { return .failure(failure(.create, errno)) }
     var problem: FileError?
     var written = 0
     while written < buffer.count {
@@ -93,9 +151,11 @@ public enum AtomicFile {
     }
     if problem == nil, fsync(fd) != 0 { problem = failure(.sync, errno) }
     if close(fd) != 0, problem == nil { problem = failure(.close, errno) }
-    if problem == nil, rename(temporary, path) != 0 { problem = failure(.rename, errno) }
-    if problem != nil { unlink(temporary) }
-    return problem
+    if let problem {
+      unlink(temporary)
+      return .failure(problem)
+    }
+    return .success(temporary)
   }
 
   /// Creates `directory` and its missing parents (like `mkdir -p`); nil on success.

@@ -1,4 +1,5 @@
 import Foundation
+import VPFiles
 
 /// A notebook as written: its Markdown, its steps (top-level fenced blocks whose info string starts with
 /// `vp`), and the numbering of its labelled figures and tables, all checked.
@@ -70,13 +71,22 @@ public struct NotebookSource: Sendable {
 
   /// Reads and parses the notebook at `path`.
   public static func load(path: String) throws -> NotebookSource {
-    let text: String
+    try parse(try read(path: path), file: path)
+  }
+
+  /// The notebook's text; an error with the reason (missing, a directory, unreadable, not UTF-8).
+  public static func read(path: String) throws -> String {
+    let bytes: [UInt8]
     do {
-      text = try String(contentsOfFile: path, encoding: .utf8)
-    } catch {
-      throw NotebookError("cannot read the notebook", file: path)
+      bytes = try VPFiles.AtomicFile.readAll(path)
+    } catch let error as FileError {
+      throw NotebookError(
+        "cannot read the notebook: \(error.code == EISDIR ? "it is a directory" : error.reason)", file: path)
     }
-    return try parse(text, file: path)
+    guard let text = String(validating: bytes, as: UTF8.self) else {
+      throw NotebookError("cannot read the notebook: it is not UTF-8 text", file: path)
+    }
+    return text
   }
 
   /// The body HTML: the prose in cmark's safe mode (unless `unsafe`), with each step's block replaced by its

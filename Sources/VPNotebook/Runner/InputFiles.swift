@@ -199,4 +199,14 @@ enum AtomicFile {
   }
 
   static func write(_ text: String, to path: String) throws { try write(Data(text.utf8), to: path) }
+
+  /// Writes the report and its manifest as a pair: both complete or neither replaced.
+  static func writePair(_ first: (path: String, data: Data), _ second: (path: String, data: Data)) throws {
+    do {
+      try VPFiles.AtomicFile.writeTogether([(first.path, Array(first.data)), (second.path, Array(second.data))])
+    } catch {
+      throw NotebookError(
+        "cannot write '\(error.path)': \(error.problem); \(first.path) and \(second.path) were left as they were")
+    }
+  }
 }

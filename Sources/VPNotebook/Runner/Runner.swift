@@ -129,9 +129,11 @@ public final class NotebookRunner {
       options.outputJSON ?? (htmlPath.hasSuffix(".html") ? String(htmlPath.dropLast(5)) : htmlPath) + ".json"
     let started = Date()
 
+    // A notebook that cannot be read at all is an error for the caller; nothing is written.
+    let text = try NotebookSource.read(path: path)
     let source: NotebookSource
     do {
-      source = try NotebookSource.load(path: path)
+      source = try NotebookSource.parse(text, file: path)
     } catch let error as NotebookError {
       let html = ReportAssembler.errorPage(file: path, error: error)
       try AtomicFile.write(html, to: htmlPath)
@@ -207,13 +209,17 @@ public final class NotebookRunner {
       }
       report.key = key
       keys[step.ordinal] = key
-      if let cache, let hit = cache.load(key) {
-        let (entry, deltas) = hit
+      switch cache?.load(key) {
+      case .hit(let entry, let deltas)?:
         for located in block.statements { located.statement.restore(into: session) }
         for group in entry.groups { session.register(group, delta: deltas[group.name]) }
         blockPanels[step.ordinal] = entry.panels
         report.status = .cached
         continue
+      case .corrupt(let reason)?:
+        options.onEvent?(.warning("the cache entry of step \(step.ordinal) is not used: \(reason); recomputing"))
+      case .miss?, nil:
+        break
       }
       do {
         let output = try execute(block, context: execution, file: path)
@@ -243,8 +249,7 @@ public final class NotebookRunner {
       inputs: inputs.values.sorted { $0.path < $1.path }, errors: errors, options: options,
       seconds: Date().timeIntervalSince(started))
     let html = ReportAssembler.page(context)
-    try AtomicFile.write(html, to: htmlPath)
-    try AtomicFile.write(ReportAssembler.manifest(context), to: jsonPath)
+    try AtomicFile.writePair((htmlPath, Data(html.utf8)), (jsonPath, ReportAssembler.manifest(context)))
     return RunOutcome(htmlPath: htmlPath, jsonPath: jsonPath, blocks: reports, errors: errors, html: html)
   }
 

@@ -69,6 +69,13 @@ struct SHA256 {
     return hex
   }
 
+  /// The hex digest of `data`.
+  static func hex(_ data: Data) -> String {
+    var hasher = SHA256()
+    hasher.update(data)
+    return hasher.finalizeHex()
+  }
+
   /// The hex digest of `text`.
   static func hex(_ text: String) -> String {
     var hasher = SHA256()
