@@ -31,6 +31,8 @@ extension Experiment {
   {
     try promptConfig.validate()
     try training.validate()
+    try requireMemory(
+      promptConfig.batchBytes(64), "baseline: a batch of 64 images on a \(promptConfig.canvas) px canvas needs", "")
     let started = Date()
     let prompt = VisualPrompt(promptConfig, normalization: model.normalization)
     let learner = LinearProbeLearner(experiment: self, prompt: prompt, training: training, seed: seed)
@@ -108,7 +110,7 @@ final class LinearProbeLearner: EpochLearner, Trainable {
       let logits = layer(xt).data
       let batchLabels = idx.map { labels.train[$0] }
       let (loss, g) = Loss.crossEntropy(logits: logits, labels: batchLabels, classes: k)
-      guard loss.isFinite else {
+      guard loss.isFinite, Double(loss) <= ChanceLevel.divergenceLimit(classes: k) else {
         throw EngineError("linear probe diverged at epoch \(epoch + 1), step \(step + 1): loss is \(loss)")
       }
       lossSum += Double(loss)

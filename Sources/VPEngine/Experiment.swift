@@ -181,7 +181,9 @@ public final class Experiment: @unchecked Sendable {
       mappingPrecision: mapping?.precision, finalMapping: sourceMap,
       finalMappingNames: names.flatMap { n in sourceMap?.map { $0.map { n[$0] } } }, frequency: mapping?.frequency,
       wallSeconds: Date().timeIntervalSince(started), remapSeconds: remapSeconds,
-      trainImagesPerSecond: trainImagesPerSecond, trainableParameters: trainableParameters, inputScale: inputScale)
+      trainImagesPerSecond: trainImagesPerSecond, trainableParameters: trainableParameters, inputScale: inputScale,
+      warning: training == nil
+        ? nil : ChanceLevel.warning(accuracy: outcome.final.accuracy, classes: classCount, count: test.count))
   }
 
   /// The prompt and mapping of the last `run` (after selection), for reports and saving.

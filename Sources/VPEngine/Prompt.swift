@@ -1,4 +1,5 @@
 import Foundation
+import VPData
 import VPModels
 
 /// The kinds of input prompt (REFERENCE.md §2).
@@ -53,12 +54,21 @@ public struct PromptConfig: Codable, Sendable, Equatable {
     if learnableScale { try c.encode(true, forKey: .learnableScale) }
   }
 
+  /// Bytes the prompt and its optimiser state take: δ, the border mask, δ's gradient and Adam's two moments
+  /// (a Double: the user's canvas must not overflow the estimate).
+  public var stateBytes: Double { Double(canvas) * Double(canvas) * 3 * 4 * 5 }
+
+  /// Bytes one batch of `batch` images needs on the canvas besides the model's activations: the prompted
+  /// input, its gradient and the resized images.
+  public func batchBytes(_ batch: Int) -> Double { Double(batch) * Double(canvas) * Double(canvas) * 3 * 4 * 3 }
+
   /// The image side actually placed on the canvas.
   public var imageSide: Int { kind == .pad ? image : canvas }
 
   /// Checks the geometry, naming the offending field.
   public func validate() throws {
     guard canvas >= 32 else { throw EngineError("prompt: canvas must be at least 32 pixels, got \(canvas)") }
+    try requireMemory(stateBytes, "prompt: a \(canvas) px canvas needs", "for the prompt and its optimiser state")
     if kind == .pad {
       guard image >= 1, image <= canvas else {
         throw EngineError("prompt: image side \(image) must be between 1 and the canvas (\(canvas))")
@@ -329,4 +339,14 @@ public struct EngineError: Error, CustomStringConvertible, Equatable {
   public var message: String
   public init(_ message: String) { self.message = message }
   public var description: String { message }
+}
+
+/// Throws unless `bytes` can still be allocated: "`what` 223.5 GB `purpose`, more than the 20.1 GB available".
+func requireMemory(_ bytes: Double, _ what: String, _ purpose: String) throws {
+  let available = Double(MemoryBudget.availableBytes)
+  guard bytes <= available else {
+    let needed = bytes >= 9e18 ? "more than 8 EB" : MemoryBudget.format(Int64(bytes))
+    let tail = purpose.isEmpty ? "" : " " + purpose
+    throw EngineError("\(what) \(needed)\(tail), more than the \(MemoryBudget.format(Int64(available))) available")
+  }
 }

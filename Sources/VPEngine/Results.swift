@@ -99,6 +99,33 @@ public struct RunResult: Codable, Sendable {
   public var trainableParameters: Int
   /// The selected state's learnable input scale σ (nil when the scale is fixed).
   public var inputScale: Double? = nil
+  /// Set when the test accuracy cannot be told apart from chance (`ChanceLevel`): the run learned nothing
+  /// measurable.
+  public var warning: String? = nil
+}
+
+/// Whether an accuracy is distinguishable from guessing: above `1/K` by more than two standard errors of a
+/// binomial proportion over the test images.
+public enum ChanceLevel {
+  /// `1/K + 2 √(p (1 − p) / n)` with `p = 1/K`.
+  public static func threshold(classes: Int, count: Int) -> Double {
+    let p = 1 / Double(max(1, classes))
+    return p + 2 * (p * (1 - p) / Double(max(1, count))).squareRoot()
+  }
+
+  /// The warning for `accuracy` over `count` test images of `classes` classes, or nil when it is clearly
+  /// above chance.
+  public static func warning(accuracy: Double, classes: Int, count: Int) -> String? {
+    guard classes > 1, accuracy <= threshold(classes: classes, count: count) else { return nil }
+    return String(
+      format:
+        "test accuracy %.1f %% is within two standard errors of chance (%.1f %% for %d classes over %d test images): the run learned nothing measurable (check the learning rate and the data)",
+      accuracy * 100, 100 / Double(classes), classes, count)
+  }
+
+  /// The loss above which training has diverged though it is still finite: a thousand times the loss of
+  /// guessing (`ln K`), or 1000.
+  public static func divergenceLimit(classes: Int) -> Double { 1000 * max(1, log(Double(max(2, classes)))) }
 }
 
 /// The JSON form of results, shared by `vpbook train --json`, the notebook cache and the notebook manifest:

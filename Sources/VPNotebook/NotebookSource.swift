@@ -51,8 +51,17 @@ public struct NotebookSource: Sendable {
   ///   without a `fig-`/`tbl-` prefix or used twice, or a mention of an unknown label.
   public static func parse(_ text: String, file: String) throws -> NotebookSource {
     let document = try MarkdownDocument.parse(text, file: file)
+    let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
     var steps: [Step] = []
     for (index, code) in document.codeBlocks where code.isFenced && code.language == stepKind {
+      // An unclosed fence runs to the end of the file: say where it opened, not where its "statements" fail.
+      let end = document.blocks[index].endLine
+      let closing = end >= 1 && end <= lines.count ? lines[end - 1].trimmingCharacters(in: .whitespaces) : ""
+      if end == code.startLine || !(closing.hasPrefix("```") || closing.hasPrefix("~~~")) {
+        throw NotebookError(
+          "this ```vp block is never closed (add a line with ``` after its last statement)", file: file,
+          line: code.startLine)
+      }
       let info = try BlockInfo.parse(code.info, file: file, line: code.startLine)
       steps.append(
         Step(

@@ -62,6 +62,7 @@ struct Train: ParsableCommand {
           format: "seed %llu: test %.2f %% (epoch %d selected), %.1f s (%.1f s remapping), %.0f img/s", r.seed,
           r.testAccuracy * 100, r.selectedEpoch, r.wallSeconds, r.remapSeconds, r.trainImagesPerSecond)
           + (r.inputScale.map { String(format: ", input scale σ = %.3f", $0) } ?? ""))
+      if let warning = r.warning { note("warning: seed \(seed): \(warning)") }
     }
     let summary = Summary(results.map(\.testAccuracy))
     print("\(request.method.label): test accuracy \(summary.formatted()) % over \(summary.n) seed(s)")
@@ -96,31 +97,53 @@ struct TrainReport: Codable {
   var testAccuracy: Summary
 }
 
-/// A one-line progress bar with ETA and images/s on standard error.
+/// Training progress on standard error: a one-line bar with ETA and images/s on a terminal; elsewhere (CI,
+/// Slurm job logs, a pipe) a plain line every `logInterval` seconds, the first one with the whole run's size.
 final class ProgressBar: @unchecked Sendable {
   let enabled: Bool
+  let isTerminal: Bool
   var label = ""
+  /// Seconds between plain lines when standard error is not a terminal (`VPBOOK_PROGRESS_SECONDS`, default 10).
+  let logInterval: TimeInterval =
+    ProcessInfo.processInfo.environment["VPBOOK_PROGRESS_SECONDS"].flatMap(TimeInterval.init) ?? 10
   private var lastDraw = Date.distantPast
-  private let started = Date()
-  private var epochStarted = Date()
+  private var started = Date()
   private var lastEpoch = 0
-  init(enabled: Bool) { self.enabled = enabled && isatty(2) != 0 }
+  private var announced = false
+
+  init(enabled: Bool) {
+    self.enabled = enabled
+    isTerminal = isatty(2) != 0
+  }
 
   func update(_ p: TrainingProgress) {
     guard enabled else { return }
-    if p.epoch != lastEpoch {
-      lastEpoch = p.epoch
-      epochStarted = Date()
+    if !announced {
+      announced = true
+      started = Date()
+      if !isTerminal {
+        note("\(label): \(p.epochs) epoch\(p.epochs == 1 ? "" : "s") of \(p.steps) batches")
+      }
     }
+    lastEpoch = p.epoch
     let now = Date()
+    let done = Double((p.epoch - 1) * p.steps + p.step) / Double(max(1, p.epochs * p.steps))
+    let elapsed = now.timeIntervalSince(started)
+    let eta = done > 0 ? elapsed * (1 - done) / done : 0
+    if !isTerminal {
+      guard now.timeIntervalSince(lastDraw) >= logInterval, p.phase == "train", p.step > 0 else { return }
+      lastDraw = now
+      note(
+        String(
+          format: "%@: epoch %d/%d, batch %d/%d, loss %.3f, %.0f img/s, %.0f %% done, about %@ left", label, p.epoch,
+          p.epochs, p.step, p.steps, p.loss, p.imagesPerSecond, done * 100, ProgressBar.duration(eta)))
+      return
+    }
     guard now.timeIntervalSince(lastDraw) > 0.1 || p.step == p.steps else { return }
     lastDraw = now
-    let done = Double((p.epoch - 1) * p.steps + p.step) / Double(max(1, p.epochs * p.steps))
     let width = 24
     let filled = Int(done * Double(width))
     let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-    let elapsed = now.timeIntervalSince(started)
-    let eta = done > 0 ? elapsed * (1 - done) / done : 0
     let text =
       p.phase == "remap"
       ? "\r\(label) epoch \(p.epoch)/\(p.epochs) [\(bar)] remapping labels…"
@@ -131,8 +154,17 @@ final class ProgressBar: @unchecked Sendable {
     FileHandle.standardError.write(Data(text.utf8))
   }
 
+  /// `3 h 20 min`, `4 min 10 s`, `12 s`.
+  static func duration(_ seconds: Double) -> String {
+    let s = Int(seconds.rounded())
+    if s >= 3600 { return "\(s / 3600) h \(s % 3600 / 60) min" }
+    if s >= 60 { return "\(s / 60) min \(s % 60) s" }
+    return "\(s) s"
+  }
+
   func finish() {
-    guard enabled else { return }
+    announced = false
+    guard enabled, isTerminal else { return }
     FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
   }
 }

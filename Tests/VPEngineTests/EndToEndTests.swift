@@ -267,4 +267,43 @@ final class EndToEndTests: XCTestCase {
     XCTAssertEqual(
       a.history.map(\.trainLoss), b.history.map(\.trainLoss), "ilm: reported losses differ between identical runs")
   }
+
+  // MARK: - Divergence and chance (issue #13, item 5)
+
+  /// A loss that explodes without becoming NaN is divergence, named by epoch and step, for the mapping's
+  /// layer and the linear probe alike.
+  func testAnExplodingFiniteLossIsDivergence() throws {
+    let e = try experiment()
+    let prompt = PromptConfig(kind: .pad, canvas: 32, image: 16)
+    let huge = TrainingConfig(epochs: 2, batchSize: 32, learningRate: 1e30)
+    XCTAssertThrowsError(try e.run(prompt: prompt, mapping: MappingConfig(.fullyMap), training: huge, seed: 7)) {
+      XCTAssertTrue("\($0)".hasPrefix("training diverged at epoch 1, step "), "\($0)")
+    }
+    XCTAssertThrowsError(try e.linearProbe(prompt: prompt, training: huge, seed: 7)) {
+      XCTAssertTrue("\($0)".hasPrefix("linear probe diverged at epoch 1, step "), "\($0)")
+    }
+  }
+
+  /// A prompt blown to saturation by a huge learning rate trains at chance: the result says so.
+  func testARunAtChanceCarriesAWarning() throws {
+    let e = try experiment()
+    let prompt = PromptConfig(kind: .pad, canvas: 32, image: 16)
+    let result = try e.run(
+      prompt: prompt, mapping: MappingConfig(.rlm),
+      training: TrainingConfig(epochs: 1, batchSize: 32, learningRate: 1e9),
+      seed: 7)
+    XCTAssertLessThanOrEqual(result.testAccuracy, ChanceLevel.threshold(classes: 10, count: 100))
+    let warning = try XCTUnwrap(result.warning)
+    XCTAssertTrue(warning.contains("within two standard errors of chance (10.0 % for 10 classes over 100"), warning)
+  }
+
+  func testChanceLevelIsTwoStandardErrorsAboveGuessing() {
+    // 10 classes, 100 images: 0.1 + 2 √(0.1 · 0.9 / 100) = 0.16.
+    XCTAssertEqual(ChanceLevel.threshold(classes: 10, count: 100), 0.16, accuracy: 1e-12)
+    XCTAssertNotNil(ChanceLevel.warning(accuracy: 0.15, classes: 10, count: 100))
+    XCTAssertNil(ChanceLevel.warning(accuracy: 0.17, classes: 10, count: 100))
+    // More test images, a tighter band: 0.12 is distinguishable from chance over 10 000 images.
+    XCTAssertNil(ChanceLevel.warning(accuracy: 0.12, classes: 10, count: 10_000))
+    XCTAssertEqual(ChanceLevel.divergenceLimit(classes: 10), 1000 * log(10.0), accuracy: 1e-9)
+  }
 }

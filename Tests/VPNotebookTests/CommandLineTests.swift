@@ -1,4 +1,5 @@
 import Foundation
+import VPNotebook
 import XCTest
 
 /// The real `vpbook` binary, as a user runs it: its output and exit codes.
@@ -130,15 +131,58 @@ final class CommandLineTests: XCTestCase {
     record += (0..<3072).map { UInt8($0 % 251) }
     try FileManager.default.createDirectory(atPath: scratch.path("cifar"), withIntermediateDirectories: true)
     for name in (1...5).map({ "data_batch_\($0).bin" }) + ["test_batch.bin"] {
-      try Data(record + record).write(to: URL(fileURLWithPath: scratch.path("cifar/\(name)")))
+      try Data(Array(repeating: record, count: 8).joined()).write(
+        to: URL(fileURLWithPath: scratch.path("cifar/\(name)")))
     }
+    // 100 KB: enough for a 32 px prompt's state (60 KB), not for the 40 training images (120 KB).
     let result = try run(
-      ["train", "--data", "cifar10:" + scratch.path("cifar"), "--per-class", "1", "--val", "0", "--quiet"],
-      environment: ["VPBOOK_MEMORY_LIMIT": "4K"])
+      [
+        "train", "--data", "cifar10:" + scratch.path("cifar"), "--per-class", "1", "--val", "0", "--canvas", "32",
+        "--image", "16", "--quiet",
+      ],
+      environment: ["VPBOOK_MEMORY_LIMIT": "100K"])
     XCTAssertNotEqual(result.status, 0)
     XCTAssertTrue(
       result.stderr.contains(
-        "data_batch_1.bin: 10 CIFAR images (32×32×3 bytes each) needs 30 KB of memory, more than the 4 KB available"),
+        "data_batch_1.bin: 40 CIFAR images (32×32×3 bytes each) needs 120 KB of memory, more than the 100 KB available"),
       result.stderr)
+  }
+
+  /// Not on a terminal (CI, Slurm logs): the size of the run first, then plain progress lines.
+  func testProgressReachesLogsWhenNotOnATerminal() throws {
+    try requireAssets()
+    let result = try run(
+      [
+        "train", "--data", "digits", "--per-class", "5", "--val", "0", "--test", "2", "--canvas", "32", "--image", "16",
+        "--epochs", "2", "--batch", "16", "--mapping", "rlm",
+      ], environment: ["VPBOOK_PROGRESS_SECONDS": "0"])
+    XCTAssertEqual(result.status, 0, result.stderr)
+    XCTAssertTrue(result.stderr.contains("seed 7: 2 epochs of 4 batches"), result.stderr)
+    XCTAssertTrue(result.stderr.contains("seed 7: epoch 2/2, batch 4/4, loss "), result.stderr)
+    XCTAssertFalse(result.stderr.contains("\r"), "terminal control characters in a log")
+  }
+
+  /// Sizes from the user are checked against what they would allocate before anything is allocated: a clean
+  /// error with the memory needed, not an abort.
+  func testAHugeCanvasOrBatchIsAnErrorSayingHowMuchItWouldNeed() throws {
+    let canvas = try run(["train", "--canvas", "100000", "--image", "16", "--per-class", "2", "--quiet"])
+    XCTAssertEqual(canvas.status, 1, canvas.stderr)
+    XCTAssertTrue(
+      canvas.stderr.contains(
+        "Error: prompt: a 100000 px canvas needs 558.8 GB for the prompt and its optimiser state, more than the "),
+      canvas.stderr)
+    XCTAssertFalse(canvas.stderr.contains("Fatal error"), canvas.stderr)
+    XCTAssertThrowsError(try BlockLanguage.check("prompt pad canvas=100000 image=16", file: "nb.md")) {
+      XCTAssertTrue("\($0)".hasPrefix("nb.md:1: prompt: a 100000 px canvas needs 558.8 GB"), "\($0)")
+    }
+    try requireAssets()
+    let batch = try run(
+      [
+        "train", "--data", "digits", "--per-class", "all", "--val", "0", "--test", "2", "--canvas", "224", "--image",
+        "16", "--batch", "2000", "--quiet",
+      ], environment: ["VPBOOK_MEMORY_LIMIT": "1G"])
+    XCTAssertEqual(batch.status, 1, batch.stderr)
+    XCTAssertTrue(
+      batch.stderr.contains("training: a batch of 1777 images on a 224 px canvas needs "), batch.stderr)
   }
 }

@@ -79,7 +79,7 @@ final class RunnerIntegrityTests: XCTestCase {
         if case .warning(let text) = event { collected.add(text) }
       }
       let warm = try NotebookRunner(resources: sharedRunnerResources).run(notebook: path, options: options)
-      let warnings = collected.texts
+      let warnings = collected.texts.filter { $0.contains("cache entry") }
       XCTAssertTrue(warm.succeeded, "\(what): \(warm.errors)")
       XCTAssertGreaterThan(warm.executedCount, 0, "\(what): nothing was recomputed")
       XCTAssertFalse(warnings.isEmpty, "\(what): no warning")
@@ -185,5 +185,26 @@ final class RunnerIntegrityTests: XCTestCase {
       XCTAssertEqual("\($0)", "\(scratch.path("dir.md")): cannot read the notebook: it is a directory")
     }
     XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.path("out/x.html")))
+  }
+
+  /// An unclosed ```vp fence is reported where it opens, not at the prose it swallowed.
+  func testAnUnclosedFenceIsReportedWhereItOpens() throws {
+    let scratch = try Scratch()
+    let notebook = scratch.write(
+      "open.md", "# Open\n\n```vp\nmodel mobilenet_v2\n\nMore prose that is not a statement.\n")
+    let outcome = try scratch.run(notebook)
+    XCTAssertEqual(
+      outcome.errors.map(\.description),
+      ["\(notebook):3: this ```vp block is never closed (add a line with ``` after its last statement)"])
+  }
+
+  /// A missing weights file names both places a relative path is looked for.
+  func testAMissingWeightsFileNamesBothPlacesSearched() throws {
+    let scratch = try Scratch()
+    let notebook = scratch.write("sub/w.md", "```vp\nmodel resnet18 weights=nowhere.pth\n```\n")
+    let outcome = try scratch.run(notebook)
+    let message = try XCTUnwrap(outcome.errors.first?.description)
+    XCTAssertTrue(message.contains(scratch.path("sub/nowhere.pth") + " and "), message)
+    XCTAssertTrue(message.contains(FileManager.default.currentDirectoryPath + "/nowhere.pth"), message)
   }
 }

@@ -25,6 +25,10 @@ extension Experiment {
   ) throws -> RunResult {
     try promptConfig.validate()
     try training.validate()
+    try requireMemory(
+      promptConfig.batchBytes(min(training.batchSize, train.count)),
+      "training: a batch of \(min(training.batchSize, train.count)) images on a \(promptConfig.canvas) px canvas needs",
+      "")
     guard promptConfig.imageSide == train.side else {
       throw EngineError(
         "prompt: the data was prepared at \(train.side) px but the prompt places \(promptConfig.imageSide) px images")
@@ -130,7 +134,7 @@ final class PromptLearner: EpochLearner {
         }
       }
       var (loss, gradients) = stats.takeBatch()
-      guard loss.isFinite else {
+      guard loss.isFinite, loss <= ChanceLevel.divergenceLimit(classes: k) else {
         throw EngineError(
           "training diverged at epoch \(epoch + 1), step \(step + 1): loss is \(loss) (lower the learning rate)")
       }

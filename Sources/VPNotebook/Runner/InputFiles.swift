@@ -31,6 +31,15 @@ enum InputFiles {
     return nearNotebook
   }
 
+  /// The places `resolve` looks, in order: the notebook's folder, then the current folder.
+  static func candidates(_ path: String, baseDirectory: String) -> [String] {
+    if path.hasPrefix("/") { return [path] }
+    let nearNotebook = URL(fileURLWithPath: baseDirectory).appendingPathComponent(path).standardizedFileURL.path
+    let nearCaller = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(path)
+      .standardizedFileURL.path
+    return nearNotebook == nearCaller ? [nearNotebook] : [nearNotebook, nearCaller]
+  }
+
   static let pathPrefixes = ["imagefolder:", "cifar10:", "cifar100:"]
 
   /// A data set name with the path of `imagefolder:`/`cifar10:`/`cifar100:` resolved.

@@ -109,8 +109,20 @@ enum ResultsView {
     if groups.contains(where: { $0.remapShare != nil }) {
       items.append("<em>Remap</em>: the share of it spent re-estimating the mapping")
     }
-    return "<p class=\"vp-table-note\">" + items.joined(separator: "; ") + ".</p>\n"
+    var html = "<p class=\"vp-table-note\">" + items.joined(separator: "; ") + ".</p>\n"
+    let atChance = groups.flatMap { group in
+      group.results.filter { $0.warning != nil }.map { "\(group.name) (seed \($0.seed): \(format($0.testAccuracy)) %)" }
+    }
+    if !atChance.isEmpty {
+      html +=
+        "<p class=\"vp-table-note vp-warning\"><strong>Warning</strong>: at chance level — "
+        + HTML.escape(atChance.joined(separator: ", "))
+        + ": the test accuracy is within two standard errors of guessing (1/K); check the learning rate and the data.</p>\n"
+    }
+    return html
   }
+
+  private static func format(_ accuracy: Double) -> String { String(format: "%.1f", accuracy * 100) }
 
   /// A sentence on what the numbers are over: data, split sizes, classes, epochs and seeds.
   static func context(_ groups: [RunGroup]) -> String {

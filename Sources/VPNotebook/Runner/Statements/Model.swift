@@ -35,7 +35,8 @@ struct ModelStatement: NotebookStatement {
         "no pretrained weights ship for \(choice.name.rawValue); give weights=PATH (.pth or .safetensors)")
     }
     if let written, let resolved = choice.weights, !FileManager.default.fileExists(atPath: resolved) {
-      throw context.fail("weights file '\(written)' not found (looked for \(resolved))")
+      let places = InputFiles.candidates(written, baseDirectory: context.baseDirectory)
+      throw context.fail("weights file '\(written)' not found (looked for \(places.joined(separator: " and ")))")
     }
   }
 

@@ -128,6 +128,7 @@ extension RunningStatement {
       let result = try experiment.run(spec.method, prompt: prompt, training: spec.training, seed: seed)
       if spec.method.mapping != nil, delta == nil { delta = experiment.lastPrompt?.delta }
       emit?(.trainingFinished(label: label, testAccuracy: result.testAccuracy, seconds: result.wallSeconds))
+      if let warning = result.warning { emit?(.warning("\(label): \(warning)")) }
       results.append(result)
     }
     let group = RunGroup(
