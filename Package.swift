@@ -39,7 +39,7 @@ let package = Package(
       ]),
     // Markdown, front matter, parameters, HTML and SVG for reports; knows nothing of visual prompting.
     .target(name: "VPReport", dependencies: ["CCmark", .product(name: "Yams", package: "Yams")]),
-    .target(name: "VPEngine", dependencies: ["VPModels", "VPData", "VPTensor", "VPAssets"], swiftSettings: fastMath),
+    .target(name: "VPEngine", dependencies: ["VPModels", "VPData", "VPImage", "VPTensor", "VPAssets"], swiftSettings: fastMath),
     .target(name: "VPData", dependencies: ["VPImage", "VPCheckpoint", "VPAssets", "CZlib"]),
     .target(name: "VPModels", dependencies: ["VPTensor", "VPCheckpoint", "VPAssets"], swiftSettings: fastMath),
     .target(name: "VPAssets"),

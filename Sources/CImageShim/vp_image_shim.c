@@ -21,6 +21,18 @@ static void vp_set_message(vp_decoded_image *out, const char *message) {
 
 void vp_image_free(void *pixels) { free(pixels); }
 
+/// Whether a `width × height` image is over the caller's limit; if so, says so in `out->message`.
+static int vp_too_large(vp_decoded_image *out, size_t width, size_t height) {
+  size_t limit = out->max_pixels > 0 ? (size_t)out->max_pixels : VP_IMAGE_MAX_PIXELS;
+  if (limit > VP_IMAGE_MAX_PIXELS) limit = VP_IMAGE_MAX_PIXELS;
+  if (width * height <= limit) return 0;
+  snprintf(out->message, sizeof out->message,
+           "image is %zux%zu (%.1f megapixels), more than the limit of %.1f megapixels "
+           "(VPBOOK_MAX_IMAGE_PIXELS raises it)",
+           width, height, (double)(width * height) / 1e6, (double)limit / 1e6);
+  return 1;
+}
+
 // MARK: - PNG
 
 typedef struct vp_png_source {
@@ -59,7 +71,9 @@ static void vp_png_warning(png_structp png, png_const_charp message) {
 }
 
 int vp_decode_png(const uint8_t *bytes, size_t length, vp_decoded_image *out) {
+  int64_t max_pixels = out->max_pixels;  // the caller's input survives the reset
   memset(out, 0, sizeof *out);
+  out->max_pixels = max_pixels;
   if (length < 8 || png_sig_cmp(bytes, 0, 8) != 0) {
     vp_set_message(out, "missing PNG signature");
     return -1;
@@ -111,8 +125,8 @@ int vp_decode_png(const uint8_t *bytes, size_t length, vp_decoded_image *out) {
   if ((channels != 1 && channels != 3) || (out_depth != 8 && out_depth != 16)) {
     png_error(png, "unsupported pixel layout after conversion");
   }
-  if ((size_t)width * (size_t)height > VP_IMAGE_MAX_PIXELS) {
-    png_error(png, "image too large");
+  if (vp_too_large(statep->out, (size_t)width, (size_t)height)) {
+    longjmp(png_jmpbuf(png), 1);
   }
   size_t row_bytes = png_get_rowbytes(png, info);
   size_t expected_row = (size_t)width * (size_t)channels * (size_t)(out_depth / 8);
@@ -168,7 +182,9 @@ typedef struct vp_jpeg_state {
 } vp_jpeg_state;
 
 int vp_decode_jpeg(const uint8_t *bytes, size_t length, vp_decoded_image *out) {
+  int64_t max_pixels = out->max_pixels;  // the caller's input survives the reset
   memset(out, 0, sizeof *out);
+  out->max_pixels = max_pixels;
   vp_jpeg_state *state = (vp_jpeg_state *)calloc(1, sizeof(vp_jpeg_state));
   if (state == NULL) {
     vp_set_message(out, "out of memory");
@@ -215,10 +231,7 @@ int vp_decode_jpeg(const uint8_t *bytes, size_t length, vp_decoded_image *out) {
   size_t width = cinfo->output_width;
   size_t height = cinfo->output_height;
   size_t components = (size_t)cinfo->output_components;
-  if (width * height > VP_IMAGE_MAX_PIXELS) {
-    vp_set_message(out, "image too large");
-    longjmp(statep->err.jump, 1);
-  }
+  if (vp_too_large(out, width, height)) longjmp(statep->err.jump, 1);
   size_t channels = cmyk ? 3 : components;
   statep->pixels = (uint8_t *)malloc(width * height * channels);
   statep->scratch = (uint8_t *)malloc(width * components);

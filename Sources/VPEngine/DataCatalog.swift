@@ -1,6 +1,7 @@
 import Foundation
 import VPAssets
 import VPData
+import VPImage
 
 /// Which images of a data set to use: the per-class training budget, a validation split for selection,
 /// and the test set.
@@ -44,7 +45,11 @@ public enum DataCatalog {
   public static let builtIn = ["fashion-mnist", "mnist-5k", "digits", "animal-mnist", "union30"]
 
   /// The whole data set: the training file and, where one exists, the official test file.
-  public static func load(_ name: String) throws -> (train: LabeledImages, test: LabeledImages?) {
+  ///
+  /// - Parameter side: the image side the run needs; photos of an image folder, whatever their sizes, are
+  ///   resized to it once, as they are read (antialiased bilinear, like PIL's `resize`; the aspect ratio is
+  ///   not kept). Without it, an image folder's images must all have the first one's size.
+  public static func load(_ name: String, side: Int? = nil) throws -> (train: LabeledImages, test: LabeledImages?) {
     switch name {
     case "fashion-mnist":
       let dir = ProcessInfo.processInfo.environment["VPBOOK_FASHION_MNIST"] ?? "/usr/share/datasets/fashion-mnist"
@@ -73,7 +78,9 @@ public enum DataCatalog {
     default:
       if let path = name.dropPrefix("imagefolder:") {
         return (
-          try LabeledImages.imageFolder(root: path, size: nil, name: URL(fileURLWithPath: path).lastPathComponent), nil
+          try LabeledImages.imageFolder(
+            root: path, size: side.map { ImageSize(square: $0) }, name: URL(fileURLWithPath: path).lastPathComponent),
+          nil
         )
       }
       if let dir = name.dropPrefix("cifar10:") {
@@ -130,7 +137,7 @@ public enum DataCatalog {
 
   /// The train / validation / test splits of `spec`, presented at `side` (bilinear, RGB) batch by batch.
   public static func prepare(_ spec: DataSpec, side: Int) throws -> PreparedSplit {
-    let (trainFile, testFile) = try load(spec.name)
+    let (trainFile, testFile) = try load(spec.name, side: side)
     let selection: Split.TestSelection =
       testFile != nil ? .separateFile(count: spec.test) : .heldOut(perClass: spec.test)
     let split = try Split(

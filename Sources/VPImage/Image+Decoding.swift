@@ -37,12 +37,21 @@ extension Image {
     try self.init(decoding: bytes, name: path)
   }
 
+  /// The largest image decoded, in pixels: 89 478 485 (PIL's decompression-bomb limit, about 9459²;
+  /// a 3-channel float image that size takes 1 GB), or `VPBOOK_MAX_IMAGE_PIXELS`. The header is checked
+  /// before any pixel memory is allocated.
+  public static var maxPixels: Int {
+    ProcessInfo.processInfo.environment["VPBOOK_MAX_IMAGE_PIXELS"].flatMap(Int.init).map { max(1, $0) }
+      ?? 89_478_485
+  }
+
   /// Decodes a PNG or JPEG held in memory; `name` stands for the file in error messages.
-  public init(decoding bytes: [UInt8], name: String = "<memory>") throws(ImageError) {
+  public init(decoding bytes: [UInt8], name: String = "<memory>", maxPixels: Int = Image.maxPixels) throws(ImageError) {
     guard let format = ImageFormat.sniff(bytes) else {
       throw ImageError(file: name, kind: .unknownFormat)
     }
     var decoded = vp_decoded_image()
+    decoded.max_pixels = Int64(maxPixels)
     let status = bytes.withUnsafeBufferPointer { buffer in
       switch format {
       case .png: vp_decode_png(buffer.baseAddress, buffer.count, &decoded)
@@ -53,8 +62,9 @@ extension Image {
       let message = withUnsafeBytes(of: decoded.message) { raw in
         String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
       }
+      let tooLarge = message.hasPrefix("image is ") && message.contains("megapixels), more than the limit")
       throw ImageError(
-        file: name, kind: format == .png ? .corruptPNG : .corruptJPEG, detail: message)
+        file: name, kind: tooLarge ? .tooLarge : format == .png ? .corruptPNG : .corruptJPEG, detail: message)
     }
     defer { vp_image_free(raw) }
     let width = Int(decoded.width)

@@ -15,6 +15,8 @@ public struct ImageError: Error, Sendable, Equatable, CustomStringConvertible, L
     case corruptPNG
     /// libjpeg rejected the data.
     case corruptJPEG
+    /// The header declares more pixels than `Image.maxPixels`.
+    case tooLarge
     /// The image could not be written.
     case unwritable
   }
@@ -41,6 +43,7 @@ public struct ImageError: Error, Sendable, Equatable, CustomStringConvertible, L
     case .unknownFormat: problem = "not a PNG or JPEG file"
     case .corruptPNG: problem = "corrupt PNG data"
     case .corruptJPEG: problem = "corrupt JPEG data"
+    case .tooLarge: problem = "too large to decode"
     case .unwritable: problem = "cannot write file"
     }
     return detail.isEmpty ? "\(file): \(problem)" : "\(file): \(problem): \(detail)"

@@ -9,6 +9,9 @@
 /// (grey) or 3 (RGB): alpha is always dropped, palettes expanded. Free `pixels` with
 /// `vp_image_free`. On failure `pixels` is NULL and `message` holds a NUL-terminated description.
 typedef struct vp_decoded_image {
+  /// Input: the largest accepted image in pixels (0: `VP_IMAGE_MAX_PIXELS`), checked from the header
+  /// before any pixel memory is allocated.
+  int64_t max_pixels;
   int32_t width;
   int32_t height;
   int32_t channels;
