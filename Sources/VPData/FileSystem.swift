@@ -6,6 +6,11 @@ enum FileSystem {
     FileManager.default.fileExists(atPath: path)
   }
 
+  /// The size of a regular file in bytes; nil when it does not exist.
+  static func size(_ path: String) -> Int? {
+    (try? FileManager.default.attributesOfItem(atPath: path))?[.size].flatMap { ($0 as? NSNumber)?.intValue }
+  }
+
   static func isDirectory(_ path: String) -> Bool {
     var isDirectory: ObjCBool = false
     return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)

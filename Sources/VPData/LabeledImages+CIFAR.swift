@@ -91,6 +91,21 @@ extension LabeledImages {
       partition == .train
       ? (1...5).map { "\(directory)/data_batch_\($0).bin" } : ["\(directory)/test_batch.bin"]
     let names = try classNamesFile("\(directory)/batches.meta.txt", expected: 10)
+    // CIFAR-10's six batches hold the same number of records (10 000): a batch cut short at a record
+    // boundary would otherwise load fewer images without a word.
+    let reference = "\(directory)/data_batch_1.bin"
+    if let expected = FileSystem.size(reference).map({ $0 / CIFARVariant.cifar10.recordSize }) {
+      for file in files {
+        guard let size = FileSystem.size(file) else { continue }
+        let records = size / CIFARVariant.cifar10.recordSize
+        if records != expected {
+          throw DataError(
+            file: file,
+            "holds \(records) records but data_batch_1.bin holds \(expected): every CIFAR-10 batch has the same number (the file is truncated?)"
+          )
+        }
+      }
+    }
     return try cifar(
       files: files, variant: .cifar10, classNames: names, name: "cifar10/\(partition.rawValue)")
   }

@@ -18,7 +18,7 @@ final class CIFARTests: XCTestCase {
         record(labels: [UInt8(batch)], seed: batch) + record(labels: [0], seed: 100 + batch),
         to: "\(directory)/data_batch_\(batch).bin")
     }
-    try write(record(labels: [9], seed: 0), to: directory + "/test_batch.bin")
+    try write(record(labels: [9], seed: 0) + record(labels: [1], seed: 1), to: directory + "/test_batch.bin")
     let train = try LabeledImages.cifar10(directory: directory, partition: .train)
     XCTAssertEqual(train.count, 10)
     XCTAssertEqual(train.labels, [1, 0, 2, 0, 3, 0, 4, 0, 5, 0])
@@ -72,5 +72,21 @@ final class CIFARTests: XCTestCase {
     assertDataError(
       try LabeledImages.cifar10(directory: directory, partition: .test),
       prefix: directory + "/batches.meta.txt: expected 10 class names, found 2", contains: "")
+  }
+
+  /// A batch cut short at a record boundary is an error naming it, not silently fewer images.
+  func testATruncatedBatchIsAnError() throws {
+    let directory = try makeTemporaryDirectory(self)
+    for batch in 1...5 {
+      let records = batch == 3 ? 1 : 2
+      try write(
+        (0..<records).flatMap { record(labels: [UInt8($0)], seed: batch + $0) },
+        to: "\(directory)/data_batch_\(batch).bin")
+    }
+    try write(record(labels: [9], seed: 0) + record(labels: [8], seed: 1), to: directory + "/test_batch.bin")
+    assertDataError(
+      try LabeledImages.cifar10(directory: directory, partition: .train),
+      prefix: directory + "/data_batch_3.bin: holds 1 records but data_batch_1.bin holds 2", contains: "truncated")
+    XCTAssertEqual(try LabeledImages.cifar10(directory: directory, partition: .test).count, 2)
   }
 }

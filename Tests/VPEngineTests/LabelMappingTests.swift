@@ -139,29 +139,8 @@ final class LabelMappingTests: XCTestCase {
     }
   }
 
-  /// `sourceGradient = g · ωᵀ`, checked against central differences of `Σ g ⊙ targetLogits(z)`.
-  func testBLMSourceGradientMatchesFiniteDifferences() throws {
-    var rng = SplitMix64(seed: 11)
-    let (s, k, rows) = (7, 3, 2)
-    let d = FrequencyMatrix(sources: s, targets: k, counts: (0..<(s * k)).map { _ in Double(rng.below(9)) })
-    for kind in [MappingKind.blm, .blmPlus] {
-      let mapping = try LabelMapping(MappingConfig(kind), sources: s, targets: k, seed: 0)
-      mapping.update(from: d)
-      let z = uniform(rows * s, &rng, -2, 2)
-      let g = uniform(rows * k, &rng)
-      let analytic = mapping.sourceGradient(g, z: z, rows: rows).source
-      let h: Float = 0.01
-      for i in 0..<z.count {
-        var zp = z
-        var zm = z
-        zp[i] += h
-        zm[i] -= h
-        let fd =
-          (dot(g, mapping.targetLogits(zp, rows: rows)) - dot(g, mapping.targetLogits(zm, rows: rows))) / Double(2 * h)
-        XCTAssertEqual(Double(analytic[i]), fd, accuracy: 1e-4, "\(kind) ∂/∂z[\(i)]")
-      }
-    }
-  }
+  // BLM's and BLM+'s source gradients (g · ωᵀ) against finite differences: MappingPolicyConformanceTests,
+  // which checks every kind the same way.
 
   // MARK: - BLM+
 

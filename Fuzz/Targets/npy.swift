@@ -1,0 +1,7 @@
+import VPData
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
+  _ = try? NPYArray(parsing: Array(UnsafeBufferPointer(start: data, count: size)), file: "fuzz.npy")
+  return 0
+}
