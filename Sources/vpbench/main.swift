@@ -1,8 +1,9 @@
 // vpbench: throughput of the frozen-model kernels that visual prompting needs.
 //
 // For each source model and setting it prints images/s of the VP step (forward, cross-entropy over 10
-// mapped logits, gradient to the input) and of the forward pass alone, the ratio to the PyTorch 2.15 eager
-// figures measured on this kind of 2-core machine (from the engine-foundation issue), and peak memory.
+// mapped logits, gradient to the input) and of the forward pass alone, and peak memory, under a header that
+// names the CPU and the kernels that ran. (Ratios to PyTorch belong in the same run on the same machine:
+// constants measured elsewhere were wrong on the next CPU, so there are none here.)
 //
 //   swift run -c release vpbench [--quick] [--model NAME] [--repeat N]
 import Foundation
@@ -15,15 +16,15 @@ struct Setting {
   var batch: Int
 }
 
-/// PyTorch 2.15 eager (oneDNN, best of NCHW/NHWC) on this 2-core machine, images/s.
-let pytorch: [String: (step224: Double?, forward224: Double?)] = [
-  "mobilenet_v2": (17.1, 74.6),
-  "resnet18": (20.7, nil),
-]
-let targets: [String: (step224: Double, forward224: Double?)] = [
-  "mobilenet_v2": (85, 220),
-  "resnet18": (26, nil),
-]
+/// The CPU's model name and whether it has AVX-512 (`/proc/cpuinfo`).
+func cpuDescription() -> String {
+  guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "unknown CPU" }
+  let name =
+    text.split(separator: "\n").first { $0.hasPrefix("model name") }?.split(separator: ":").last
+    .map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
+  let avx512 = text.contains(" avx512f")
+  return "\(name), \(avx512 ? "AVX-512 available" : "AVX2 (no AVX-512)"); vpbook's own kernels: AVX2/FMA"
+}
 
 func peakRSSMegabytes() -> Double {
   var usage = rusage()
@@ -79,8 +80,8 @@ if arguments.contains("--gemm") {
 let mapped = (0..<10).map { $0 * 100 }
 let settings =
   quick ? [Setting(canvas: 128, batch: 16)] : [Setting(canvas: 224, batch: 32), Setting(canvas: 128, batch: 64)]
-print("vpbench — threads \(Parallel.threadCount), \(BLAS.configuration)")
-print("model           canvas batch   step img/s   fwd img/s   vs PyTorch (step / fwd)   target   peak RSS")
+print("vpbench — \(cpuDescription()); threads \(Parallel.threadCount), \(BLAS.configuration)")
+print("model           canvas batch   step img/s   fwd img/s   peak RSS")
 for (name, weights) in [("mobilenet_v2", nil as String?), ("resnet18", "models/resnet18-random-10class.pth")] {
   if let only = onlyModel, only != name { continue }
   let model: ImageClassifier
@@ -120,19 +121,9 @@ for (name, weights) in [("mobilenet_v2", nil as String?), ("resnet18", "models/r
     }
     let stepRate = Double(s.batch) / step
     let fwdRate = Double(s.batch) / forward
-    var ratio = "–"
-    var target = "–"
-    if s.canvas == 224, let ref = pytorch[name] {
-      ratio = String(
-        format: "%.2f× / %@", stepRate / (ref.step224 ?? .nan),
-        ref.forward224.map { String(format: "%.2f×", fwdRate / $0) } ?? "–")
-      if let t = targets[name] {
-        target = String(format: "%.0f%@", t.step224, t.forward224.map { String(format: "/%.0f", $0) } ?? "")
-      }
-    }
     print(
       String(
-        format: "%-15@ %6d %5d   %10.1f   %9.1f   %-24@ %-8@ %6.0f MB", name, s.canvas, s.batch, stepRate, fwdRate,
-        ratio, target, peakRSSMegabytes()))
+        format: "%-15@ %6d %5d   %10.1f   %9.1f   %6.0f MB", name, s.canvas, s.batch, stepRate, fwdRate,
+        peakRSSMegabytes()))
   }
 }
