@@ -86,11 +86,16 @@ final class LinearProbeLearner: EpochLearner, Trainable {
     optimizer = ParameterOptimizer(training, tensors: trainableTensors(training))
   }
 
+  /// The closures hold the learner unowned: its own optimiser keeps them (a strong reference would be a
+  /// cycle that leaks every probe's features).
   func trainableTensors(_ training: TrainingConfig) -> [TrainableTensor] {
     [
       TrainableTensor(
-        name: "probe.weight", decays: true, read: { self.layer.weight }, write: { self.layer.weight = $0 }),
-      TrainableTensor(name: "probe.bias", decays: false, read: { self.layer.bias }, write: { self.layer.bias = $0 }),
+        name: "probe.weight", decays: true, read: { [unowned self] in layer.weight },
+        write: { [unowned self] in layer.weight = $0 }),
+      TrainableTensor(
+        name: "probe.bias", decays: false, read: { [unowned self] in layer.bias },
+        write: { [unowned self] in layer.bias = $0 }),
     ]
   }
 
