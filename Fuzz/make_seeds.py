@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of the fuzz targets (Fuzz/Corpus/TARGET/*): one or two small valid inputs each,
 made with the standard library only, so that the fuzzers start from inputs that get past the magic bytes.
-Run from the repository root: python3 Fuzz/make_seeds.py"""
+Run from the repository root: python3 Fuzz/make_seeds.py
+The JPEG seeds need an encoder the standard library lacks: they were written once with Pillow 13.0.0 (PyPI,
+in a throw-away venv) by jpeg_seeds() below, and are committed; without Pillow they are left as they are."""
 import gzip, io, json, os, pickle, struct, zipfile, zlib
 
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "Corpus")
@@ -88,3 +90,21 @@ sweep image=8,16 mapping=flm,ilm
 show mapping run=ilm top=3
 ```
 """)
+
+
+def jpeg_seeds():
+    try:
+        from PIL import Image
+    except ImportError:
+        return
+    image = Image.new("RGB", (16, 12))
+    for x in range(16):
+        for y in range(12):
+            image.putpixel((x, y), (x * 16, y * 20, (x + y) * 8))
+    out = os.path.join(root, "image")
+    image.save(os.path.join(out, "small.jpg"), quality=75)
+    Image.new("L", (8, 8), 128).save(os.path.join(out, "grey.jpg"), quality=90)
+    image.save(os.path.join(out, "progressive.jpg"), quality=60, progressive=True)
+
+
+jpeg_seeds()

@@ -190,4 +190,32 @@ final class CommandLineTests: XCTestCase {
     XCTAssertTrue(
       batch.stderr.contains("training: a batch of 1777 images on a 224 px canvas needs "), batch.stderr)
   }
+
+  /// `kill -9` while `vpbook run` writes a large report: whatever moment it dies, each of the report and the
+  /// manifest is a complete file (the old one or the new one), never a truncated one.
+  func testSIGKILLWhileWritingTheReportNeverLeavesAHalfFile() throws {
+    let scratch = try Scratch()
+    let notebook = scratch.write(
+      "big.md", "# Big\n\n" + String(repeating: "A line of prose to write. ", count: 80_000) + "\n")
+    let html = scratch.path("out/big.html")
+    let json = scratch.path("out/big.json")
+    let arguments = ["run", notebook, "-o", html, "--cache-dir", scratch.path("cache")]
+    XCTAssertEqual(try run(arguments).status, 0)
+    for attempt in 0..<12 {
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: try binary())
+      process.arguments = arguments
+      process.standardOutput = FileHandle.nullDevice
+      process.standardError = FileHandle.nullDevice
+      try process.run()
+      usleep(useconds_t(20_000 + attempt * 15_000))
+      kill(process.processIdentifier, SIGKILL)
+      process.waitUntilExit()
+      let page = try String(contentsOfFile: html, encoding: .utf8)
+      XCTAssertTrue(page.hasSuffix("</html>\n"), "attempt \(attempt): the report is cut short")
+      XCTAssertNoThrow(
+        try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))),
+        "attempt \(attempt): the manifest is not complete JSON")
+    }
+  }
 }
