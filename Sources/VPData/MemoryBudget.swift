@@ -48,13 +48,18 @@ public enum MemoryBudget {
     return "\((bytes + 1023) / 1024) KB"
   }
 
+  /// nil when `bytes` more can be allocated; otherwise both sizes as text, for the caller's error (a Double,
+  /// so that an estimate from the user's sizes cannot overflow).
+  public static func shortfall(_ bytes: Double) -> (needed: String, available: String)? {
+    let available = availableBytes
+    guard bytes > Double(available) else { return nil }
+    return (bytes >= 9e18 ? "more than 8 EB" : format(Int64(bytes)), format(available))
+  }
+
   /// Throws unless `bytes` more can be allocated, naming `what` needs them.
   public static func require(_ bytes: Int64, for what: String, file: String) throws(DataError) {
-    let available = availableBytes
-    guard bytes <= available else {
-      throw DataError(
-        file: file,
-        "\(what) needs \(format(bytes)) of memory, more than the \(format(available)) available")
+    if let (needed, available) = shortfall(Double(bytes)) {
+      throw DataError(file: file, "\(what) needs \(needed) of memory, more than the \(available) available")
     }
   }
 }

@@ -343,10 +343,8 @@ public struct EngineError: Error, CustomStringConvertible, Equatable {
 
 /// Throws unless `bytes` can still be allocated: "`what` 223.5 GB `purpose`, more than the 20.1 GB available".
 func requireMemory(_ bytes: Double, _ what: String, _ purpose: String) throws {
-  let available = Double(MemoryBudget.availableBytes)
-  guard bytes <= available else {
-    let needed = bytes >= 9e18 ? "more than 8 EB" : MemoryBudget.format(Int64(bytes))
+  if let (needed, available) = MemoryBudget.shortfall(bytes) {
     let tail = purpose.isEmpty ? "" : " " + purpose
-    throw EngineError("\(what) \(needed)\(tail), more than the \(MemoryBudget.format(Int64(available))) available")
+    throw EngineError("\(what) \(needed)\(tail), more than the \(available) available")
   }
 }

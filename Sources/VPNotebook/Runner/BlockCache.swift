@@ -64,11 +64,16 @@ final class BlockCache {
     else { return .corrupt("\(jsonPath) is not a cache entry for this block") }
     var deltas: [String: [Float]] = [:]
     if !entry.deltaGroups.isEmpty {
-      guard let digest = try? SHA256.hex(fileAt: tensorPath) else { return .corrupt("\(tensorPath) cannot be read") }
-      guard digest == entry.tensorsSHA256 else {
+      // Read once: the digest is checked on the very bytes that are then decoded.
+      guard let bytes = FileManager.default.contents(atPath: tensorPath) else {
+        return .corrupt("\(tensorPath) cannot be read")
+      }
+      guard SHA256.hex(bytes) == entry.tensorsSHA256 else {
         return .corrupt("\(tensorPath) does not match the SHA-256 its entry recorded (changed after it was written)")
       }
-      guard let stateDict = try? loadCheckpoint(tensorPath) else { return .corrupt("\(tensorPath) cannot be read") }
+      guard let stateDict = try? loadCheckpoint(bytes: [UInt8](bytes), path: tensorPath) else {
+        return .corrupt("\(tensorPath) cannot be read")
+      }
       for (index, name) in entry.deltaGroups.enumerated() {
         guard let values = try? stateDict.floats("delta.\(index)") else {
           return .corrupt("\(tensorPath) has no prompt for run '\(name)'")

@@ -58,7 +58,7 @@ enum ImageViews {
   }
 
   /// `show data`: a card per class with its name, its number of training images and a few of them.
-  static func dataGrid(_ data: PreparedData, count: Int, classes: Int?) -> Panel {
+  static func dataGrid(_ data: PreparedSplit, count: Int, classes: Int?) -> Panel {
     let set = data.train
     let examples = examples(set, count: count)
     let counts = set.classCounts
@@ -131,7 +131,7 @@ enum ImageViews {
   }
 
   /// `show prompt`: the learned prompt and a few prompted inputs, one per class.
-  static func promptPanel(_ group: RunGroup, delta: [Float], data: PreparedData, count: Int) -> Panel {
+  static func promptPanel(_ group: RunGroup, delta: [Float], data: PreparedSplit, count: Int) -> Panel {
     let config = group.prompt
     let seed = group.first?.seed ?? 0
     // `delta` is the first seed's prompt: so is the scale.

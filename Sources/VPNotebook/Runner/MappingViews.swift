@@ -22,7 +22,7 @@ enum MappingViews {
   /// `show zero-shot`: per target class, the source classes the frozen model predicts most often with the
   /// untrained prompt, beside a few of the class's images; and the zero-shot accuracy of a frequency mapping.
   static func zeroShot(
-    _ result: RunResult, data: PreparedData, sourceNames: [String], top: Int, count: Int, classes: Int?
+    _ result: RunResult, data: PreparedSplit, sourceNames: [String], top: Int, count: Int, classes: Int?
   ) -> [Panel] {
     guard let d = result.frequency else { return [] }
     let set = data.train
@@ -62,7 +62,7 @@ enum MappingViews {
   /// `show mapping`: the frequency matrix as a heat map, the borrowed source class of each target with a few
   /// target images, and for remapping methods the epoch-by-epoch timeline of the mapping.
   static func mapping(
-    _ group: RunGroup, data: PreparedData, sourceNames: [String], top: Int, count: Int, classes: Int?
+    _ group: RunGroup, data: PreparedSplit, sourceNames: [String], top: Int, count: Int, classes: Int?
   ) -> [Panel] {
     guard let result = group.first else { return [] }
     var panels: [Panel] = []
@@ -122,7 +122,7 @@ enum MappingViews {
   }
 
   static func borrowedTable(
-    _ group: RunGroup, result: RunResult, data: PreparedData, sourceNames: [String], count: Int, shown: Int,
+    _ group: RunGroup, result: RunResult, data: PreparedSplit, sourceNames: [String], count: Int, shown: Int,
     seedNote: String
   ) -> Panel {
     let set = data.train

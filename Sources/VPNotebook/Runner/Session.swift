@@ -2,16 +2,13 @@ import Foundation
 import VPEngine
 import VPModels
 
-/// The train / validation / test splits of one data set at one image side.
-typealias PreparedData = PreparedSplit
-
 /// Loaded models and prepared data, kept between runs of the same process (`vpbook watch`, tests), and
 /// loaded only when an executing block needs them.
 public final class RunnerResources: @unchecked Sendable {
   private let lock = NSLock()
   private var models: [ModelChoice: ImageClassifier] = [:]
   private var imageNetNames: [String]?
-  private var prepared: [(key: String, data: PreparedData)] = []
+  private var prepared: [(key: String, data: PreparedSplit)] = []
   /// How many prepared data sets are kept (least recently used first out).
   private let preparedLimit = 6
 
@@ -39,7 +36,7 @@ public final class RunnerResources: @unchecked Sendable {
   }
 
   /// The splits of `spec` at `side`, prepared once.
-  func data(_ spec: DataSpec, side: Int) throws -> PreparedData {
+  func data(_ spec: DataSpec, side: Int) throws -> PreparedSplit {
     let encoder = JSONEncoder()
     encoder.outputFormatting = .sortedKeys
     let key = (String(data: (try? encoder.encode(spec)) ?? Data(), encoding: .utf8) ?? spec.name) + "@\(side)"
