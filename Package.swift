@@ -36,7 +36,9 @@ let package = Package(
       dependencies: [
         "VPReport", "VPFiles", "VPEngine", "VPModels", "VPData", "VPImage", "VPCheckpoint", "VPTensor",
         "CCmark",  // only for libcmark's version in the report's appendix and manifest
-      ]),
+      ],
+      // The search's scheduler and ledger are internal; their tests (`@testable`) run on the release build.
+      swiftSettings: [.unsafeFlags(["-enable-testing"])]),
     // Markdown, front matter, parameters, HTML and SVG for reports; knows nothing of visual prompting.
     .target(name: "VPReport", dependencies: ["CCmark", .product(name: "Yams", package: "Yams")]),
     .target(name: "VPEngine", dependencies: ["VPModels", "VPData", "VPImage", "VPTensor", "VPAssets"], swiftSettings: fastMath),

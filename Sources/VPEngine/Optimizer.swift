@@ -43,6 +43,23 @@ public struct Optimizer: Sendable {
   private var v: [Float]
   private var t = 0
 
+  /// The moving state (first and second moments, step count): what a resumed run must continue from.
+  public struct Moments: Codable, Sendable, Equatable {
+    public var m: PackedFloats
+    public var v: PackedFloats
+    public var t: Int
+  }
+
+  public var moments: Moments {
+    get { Moments(m: PackedFloats(m), v: PackedFloats(v), t: t) }
+    set {
+      precondition(newValue.m.values.count == m.count && newValue.v.values.count == v.count)
+      m = newValue.m.values
+      v = newValue.v.values
+      t = newValue.t
+    }
+  }
+
   public init(_ kind: OptimizerKind, count: Int, weightDecay: Double = 0) {
     self.kind = kind
     self.weightDecay = weightDecay

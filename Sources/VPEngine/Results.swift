@@ -33,7 +33,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     self.weightDecay = weightDecay
   }
 
-  func validate() throws {
+  public func validate() throws {
     guard epochs >= 1 else { throw EngineError("training: epochs must be ≥ 1, got \(epochs)") }
     guard batchSize >= 1 else { throw EngineError("training: batch size must be ≥ 1, got \(batchSize)") }
     guard learningRate > 0, learningRate.isFinite else {

@@ -20,6 +20,8 @@ final class RunProgress: @unchecked Sendable {
       note(String(format: "      %@: test %.1f %% in %.1f s", label, accuracy * 100, seconds))
     case .warning(let message):
       note("      warning: \(message)")
+    case .note(let message):
+      note("      \(message)")
     case .blockFinished(_, let status, let seconds, let message):
       switch status {
       case .ran: note(String(format: "      ran in %.1f s", seconds))

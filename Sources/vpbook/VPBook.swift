@@ -11,7 +11,9 @@ struct VPBook: ParsableCommand {
       mapping. Models and data sets come from `make setup` (scripts/setup.sh).
       """,
     version: vpbookVersion,
-    subcommands: [Classify.self, Train.self, Run.self, Watch.self, Clean.self, CheckReport.self])
+    subcommands: [
+      Classify.self, Train.self, Search.self, Run.self, Watch.self, Clean.self, CheckReport.self, Trial.self,
+    ])
 }
 
 /// The version printed by `--version` and recorded in results.

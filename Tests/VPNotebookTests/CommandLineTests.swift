@@ -4,41 +4,10 @@ import XCTest
 
 /// The real `vpbook` binary, as a user runs it: its output and exit codes.
 final class CommandLineTests: XCTestCase {
-  /// `.build/release/vpbook` (or the debug one) of this package.
-  private func binary() throws -> String {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-      .deletingLastPathComponent()
-    for configuration in ["release", "debug"] {
-      let path = root.appendingPathComponent(".build/\(configuration)/vpbook").path
-      if FileManager.default.isExecutableFile(atPath: path) { return path }
-    }
-    XCTFail("no vpbook binary under \(root.path)/.build: build it first (make test does)")
-    throw XCTSkip("no binary")
-  }
-
   private func run(_ arguments: [String], in directory: String? = nil, environment: [String: String] = [:]) throws
     -> (status: Int32, stdout: String, stderr: String)
   {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: try binary())
-    process.arguments = arguments
-    // The binary as a user runs it: not under a sanitizer runtime this test process may have been given.
-    let inherited = ProcessInfo.processInfo.environment.filter { key, _ in
-      key != "LD_PRELOAD" && !["ASAN_", "TSAN_", "LSAN_", "UBSAN_"].contains { key.hasPrefix($0) }
-    }
-    process.environment = inherited.merging(environment) { $1 }
-    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (
-      process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self)
-    )
+    try runVPBook(arguments, in: directory, environment: environment)
   }
 
   func testTrainPrintsOneLinePerSeedAndTheSummary() throws {
@@ -203,7 +172,7 @@ final class CommandLineTests: XCTestCase {
     XCTAssertEqual(try run(arguments).status, 0)
     for attempt in 0..<12 {
       let process = Process()
-      process.executableURL = URL(fileURLWithPath: try binary())
+      process.executableURL = URL(fileURLWithPath: try vpbookBinary())
       process.arguments = arguments
       process.standardOutput = FileHandle.nullDevice
       process.standardError = FileHandle.nullDevice

@@ -61,16 +61,7 @@ final class RunnerIntegrityTests: XCTestCase {
       let files = entries(scratch, suffix: suffix)
       XCTAssertFalse(files.isEmpty, what)
       for file in files { try damage(file) }
-      final class Warnings: @unchecked Sendable {
-        let lock = NSLock()
-        var texts: [String] = []
-        func add(_ text: String) {
-          lock.lock()
-          texts.append(text)
-          lock.unlock()
-        }
-      }
-      let collected = Warnings()
+      let collected = CollectedLines()
       var options = RunnerOptions()
       options.cacheDirectory = scratch.path("cache")
       options.outputHTML = scratch.path("output/cache.html")

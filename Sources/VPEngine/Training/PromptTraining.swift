@@ -60,13 +60,14 @@ final class PromptLearner: EpochLearner {
   let mapping: LabelMapping
   let training: TrainingConfig
   let steps: Int
-  private var rng: SplitMix64
-  private var optimizer: ParameterOptimizer
+  // Everything below is the learner's moving state; `TrialState` saves and restores all of it.
+  var rng: SplitMix64
+  var optimizer: ParameterOptimizer
   /// Fast ILM: the frequency matrix gathered during the previous epoch.
-  private var carried: FrequencyMatrix?
-  private(set) var remapSeconds = 0.0
-  private(set) var trainSeconds = 0.0
-  private(set) var trainImages = 0
+  var carried: FrequencyMatrix?
+  var remapSeconds = 0.0
+  var trainSeconds = 0.0
+  var trainImages = 0
 
   init(experiment: Experiment, prompt: VisualPrompt, mapping: LabelMapping, training: TrainingConfig, seed: UInt64) {
     self.experiment = experiment

@@ -66,6 +66,17 @@ struct ParameterOptimizer {
     }
   }
 
+  /// Every tensor's optimiser moments, by name (a resumed trial continues from them).
+  var moments: [String: Optimizer.Moments] {
+    get { states.mapValues(\.moments) }
+    set {
+      for (name, value) in newValue {
+        precondition(states[name] != nil, "no trainable tensor is named \(name)")
+        states[name]!.moments = value
+      }
+    }
+  }
+
   /// One step of every tensor in `gradients` at the schedule's rate `rate`.
   mutating func step(_ gradients: [String: [Float]], rate: Double) {
     for tensor in tensors {

@@ -112,6 +112,19 @@ public enum TrainCommandLine {
       ("train", "Training (the `train` statement; with --baseline, the `baseline` statement's options)"),
       ("vpbook", "The command's own"),
     ]
+    lines += helpLines(groups, flags: flags)
+    let spellings = aliases.keys.sorted().map { name in
+      let target = aliases[name]!
+      return "--\(name) is --\(target.flag)" + (target.value.map { " \($0)" } ?? "")
+    }
+    lines += wrap(
+      "Earlier spellings, still accepted: " + spellings.joined(separator: "; ") + ".", width: 100, indent: "")
+    return lines.joined(separator: "\n")
+  }
+
+  /// Every flag of `groups` (`(verb, title)`) with its value, default and help.
+  static func helpLines(_ groups: [(String, String)], flags: [Flag]) -> [String] {
+    var lines: [String] = []
     for (verb, title) in groups {
       lines.append("\(title):")
       for flag in flags where flag.verb == verb {
@@ -123,13 +136,7 @@ public enum TrainCommandLine {
       }
       lines.append("")
     }
-    let spellings = aliases.keys.sorted().map { name in
-      let target = aliases[name]!
-      return "--\(name) is --\(target.flag)" + (target.value.map { " \($0)" } ?? "")
-    }
-    lines += wrap(
-      "Earlier spellings, still accepted: " + spellings.joined(separator: "; ") + ".", width: 100, indent: "")
-    return lines.joined(separator: "\n")
+    return lines
   }
 
   /// `text` in lines of at most `width` characters, each starting with `indent`.
@@ -168,70 +175,12 @@ public enum TrainCommandLine {
   ///   (did you mean '--y'?)" for an unknown flag.
   public static func parse(_ arguments: [String]) throws -> Invocation {
     let flags = self.flags
-    var given: [(flag: Flag, value: String)] = []
-    var index = 0
-    while index < arguments.count {
-      let argument = arguments[index]
-      index += 1
-      guard argument.hasPrefix("--"), argument.count > 2 else {
-        throw NotebookError("unexpected argument '\(argument)' (options are written --name value)")
-      }
-      var name = String(argument.dropFirst(2))
-      var value: String? = nil
-      if let equals = name.firstIndex(of: "=") {
-        value = String(name[name.index(after: equals)...])
-        name = String(name[..<equals])
-      }
-      if let alias = aliases[name] {
-        name = alias.flag
-        if let fixed = alias.value {
-          guard value == nil else { throw NotebookError("option '--\(argument.dropFirst(2))' takes no value") }
-          value = fixed
-        }
-      }
-      guard let flag = flags.first(where: { $0.name == name }) else {
-        var message = "unknown option '--\(name)' for vpbook train"
-        if let guess = BlockSyntax.suggestion(for: name, in: flags.map(\.name) + aliases.keys.sorted()) {
-          message += " (did you mean '--\(guess)'?)"
-        }
-        throw NotebookError(message + "; see vpbook train --help")
-      }
-      if flag.isSwitch {
-        guard value == nil else { throw NotebookError("option '--\(name)' takes no value") }
-        value = "yes"
-      } else if value == nil {
-        guard index < arguments.count else { throw NotebookError("option '--\(name)' needs a value") }
-        value = arguments[index]
-        index += 1
-      }
-      // As with ArgumentParser's options, the last of a repeated flag wins (scripts append overrides).
-      given.removeAll { $0.flag.name == flag.name }
-      given.append((flag, value!))
-    }
-
+    let given = try tokenize(arguments, flags: flags, command: "train")
     func value(_ name: String) -> String? { given.first { $0.flag.name == name }?.value }
-    /// The raw statement of `verb`: its word and the options given for it (presets filled in).
     func statement(_ verb: String, word: String?, ownFlags: [String]) -> RawStatement {
-      var options: [RawStatement.Option] = []
-      for flag in flags where flag.verb == verb && !ownFlags.contains(flag.name) {
-        guard let text = value(flag.name) ?? flag.preset else { continue }
-        options.append(RawStatement.Option(key: flag.spec.name, value: text))
-      }
-      return RawStatement(
-        verb: verb, words: word.map { [$0] } ?? [], options: options, line: 0,
-        text: ([verb] + (word.map { [$0] } ?? [])).joined(separator: " "))
+      rawStatement(verb, word: word, flags: flags, given: given, ownFlags: ownFlags)
     }
-    func decode<S: NotebookStatement>(_ type: S.Type, _ raw: RawStatement) throws -> S {
-      let word = try OptionReader(raw: raw, file: nil, specs: [], style: .commandLine).word(S.word)
-      let reader = OptionReader(raw: raw, file: nil, specs: S.options(word: word), style: .commandLine)
-      try reader.checkOptions(word: S.word)
-      return try S.decode(word: word, reader)
-    }
-    func check(_ name: String, _ text: String) throws -> String {
-      let flag = flags.first { $0.name == name }!
-      let raw = RawStatement(verb: "vpbook", words: [], options: [.init(key: name, value: text)], line: 0, text: "")
-      return try OptionReader(raw: raw, file: nil, specs: [flag.spec], style: .commandLine).value(name)!
-    }
+    func check(_ name: String, _ text: String) throws -> String { try checkValue(name, text, flags: flags) }
 
     let modelWord = try check("model", value("model") ?? "mobilenet_v2")
     let model = try decode(ModelStatement.self, statement("model", word: modelWord, ownFlags: ["model"]))
@@ -253,5 +202,79 @@ public enum TrainCommandLine {
       model: model.choice.name, weights: model.choice.weights, data: data.spec, prompt: prompt.config,
       method: run.method, training: run.training, seeds: run.seeds, testCurve: run.testCurve, json: value("json"),
       savePrompt: value("save-prompt"), quiet: value("quiet") != nil)
+  }
+
+  /// Splits `arguments` into flags and values: `--flag value`, `--flag=value`, switches and the aliases; the
+  /// last of a repeated flag wins (as with ArgumentParser; scripts append overrides).
+  static func tokenize(_ arguments: [String], flags: [Flag], command: String) throws -> [(flag: Flag, value: String)] {
+    var given: [(flag: Flag, value: String)] = []
+    var index = 0
+    while index < arguments.count {
+      let argument = arguments[index]
+      index += 1
+      guard argument.hasPrefix("--"), argument.count > 2 else {
+        throw NotebookError("unexpected argument '\(argument)' (options are written --name value)")
+      }
+      var name = String(argument.dropFirst(2))
+      var value: String? = nil
+      if let equals = name.firstIndex(of: "=") {
+        value = String(name[name.index(after: equals)...])
+        name = String(name[..<equals])
+      }
+      if let alias = aliases[name], flags.contains(where: { $0.name == alias.flag }) {
+        name = alias.flag
+        if let fixed = alias.value {
+          guard value == nil else { throw NotebookError("option '--\(argument.dropFirst(2))' takes no value") }
+          value = fixed
+        }
+      }
+      guard let flag = flags.first(where: { $0.name == name }) else {
+        var message = "unknown option '--\(name)' for vpbook \(command)"
+        if let guess = BlockSyntax.suggestion(for: name, in: flags.map(\.name) + aliases.keys.sorted()) {
+          message += " (did you mean '--\(guess)'?)"
+        }
+        throw NotebookError(message + "; see vpbook \(command) --help")
+      }
+      if flag.isSwitch {
+        guard value == nil else { throw NotebookError("option '--\(name)' takes no value") }
+        value = "yes"
+      } else if value == nil {
+        guard index < arguments.count else { throw NotebookError("option '--\(name)' needs a value") }
+        value = arguments[index]
+        index += 1
+      }
+      given.removeAll { $0.flag.name == flag.name }
+      given.append((flag, value!))
+    }
+    return given
+  }
+
+  /// The raw statement of `verb`: its word and the options given for it (presets filled in).
+  static func rawStatement(
+    _ verb: String, word: String?, flags: [Flag], given: [(flag: Flag, value: String)], ownFlags: [String]
+  ) -> RawStatement {
+    var options: [RawStatement.Option] = []
+    for flag in flags where flag.verb == verb && !ownFlags.contains(flag.name) {
+      guard let text = given.first(where: { $0.flag.name == flag.name })?.value ?? flag.preset else { continue }
+      options.append(RawStatement.Option(key: flag.spec.name, value: text))
+    }
+    return RawStatement(
+      verb: verb, words: word.map { [$0] } ?? [], options: options, line: 0,
+      text: ([verb] + (word.map { [$0] } ?? [])).joined(separator: " "))
+  }
+
+  /// Decodes a raw statement as the command line's (errors name `--flags`).
+  static func decode<S: NotebookStatement>(_ type: S.Type, _ raw: RawStatement) throws -> S {
+    let word = try OptionReader(raw: raw, file: nil, specs: [], style: .commandLine).word(S.word)
+    let reader = OptionReader(raw: raw, file: nil, specs: S.options(word: word), style: .commandLine)
+    try reader.checkOptions(word: S.word)
+    return try S.decode(word: word, reader)
+  }
+
+  /// Checks one flag's value against its spec.
+  static func checkValue(_ name: String, _ text: String, flags: [Flag]) throws -> String {
+    let flag = flags.first { $0.name == name }!
+    let raw = RawStatement(verb: "vpbook", words: [], options: [.init(key: name, value: text)], line: 0, text: "")
+    return try OptionReader(raw: raw, file: nil, specs: [flag.spec], style: .commandLine).value(name)!
   }
 }

@@ -27,6 +27,8 @@ public enum RunnerEvent: Sendable {
   case trainingFinished(label: String, testAccuracy: Double, seconds: Double)
   /// Something went wrong that does not fail the block (a cache entry could not be written).
   case warning(String)
+  /// A line of progress that is not a training run's (a search's trials).
+  case note(String)
 }
 
 /// How to run a notebook.
@@ -147,7 +149,13 @@ public final class NotebookRunner {
     let cache = options.useCache ? BlockCache(directory: options.cacheDirectory) : nil
     let digests = DigestStore(file: options.useCache ? options.cacheDirectory + "/digests.json" : nil)
     let session = Session()
-    let execution = ExecutionContext(session: session, resources: resources, emit: options.onEvent)
+    let ledgers =
+      options.useCache
+      ? options.cacheDirectory + "/ledgers"
+      : URL(fileURLWithPath: NSTemporaryDirectory())
+        .appendingPathComponent("vpbook-ledgers-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+    let execution = ExecutionContext(
+      session: session, resources: resources, emit: options.onEvent, ledgerDirectory: ledgers)
 
     var reports: [BlockReport] = []
     var keys: [Int: String] = [:]
@@ -249,6 +257,8 @@ public final class NotebookRunner {
       inputs: inputs.values.sorted { $0.path < $1.path }, errors: errors, options: options,
       seconds: Date().timeIntervalSince(started))
     let html = ReportAssembler.page(context)
+    // A search's temporary ledger (with --no-cache) is gone with the run.
+    if !options.useCache { try? FileManager.default.removeItem(atPath: ledgers) }
     try AtomicFile.writePair((htmlPath, Data(html.utf8)), (jsonPath, ReportAssembler.manifest(context)))
     return RunOutcome(htmlPath: htmlPath, jsonPath: jsonPath, blocks: reports, errors: errors, html: html)
   }

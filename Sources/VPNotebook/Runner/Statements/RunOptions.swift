@@ -85,6 +85,32 @@ enum RunOptions {
     [PromptStatement.image, PromptStatement.canvas, mapping] + training.filter { $0.name != "name" }
     + [data, DataStatement.options(word: nil)[0], name]
 
+  /// The options written with several values (`sweep`'s and `search`'s axes), `[name, value, value…]` in the
+  /// order written; every written axis value is checked against its option's type first.
+  static func axes(_ reader: OptionReader) throws -> [[String]] {
+    let axisNames = reader.specs.filter(\.axis).map(\.name)
+    var axes: [[String]] = []
+    for option in reader.raw.options where axisNames.contains(option.key) {
+      let values = reader.list(option.key) ?? []
+      guard !values.contains(where: \.isEmpty) else {
+        throw reader.fail("option '\(option.key)' has an empty value in its list")
+      }
+      guard Set(values).count == values.count else { throw reader.fail("option '\(option.key)' repeats a value") }
+      if option.key == "data" {
+        for name in values { try DataStatement.checkName(name, reader: reader) }
+      } else {
+        _ = try reader.values(option.key)
+      }
+      if values.count > 1 { axes.append([option.key] + values) }
+    }
+    guard !axes.isEmpty else {
+      throw reader.fail(
+        "\(reader.raw.verb) needs at least one option with several values, e.g. image=32,64,96 (axes: \(axisNames.joined(separator: ", ")))"
+      )
+    }
+    return axes
+  }
+
   /// The `RunSpec` of one method (`mapping` a mapping name or `linear-probe`), with `reader`'s overrides
   /// (a sweep point) in effect.
   static func runSpec(_ reader: OptionReader, mapping: String) throws -> RunSpec {

@@ -54,6 +54,7 @@ enum StatementRegistry {
     CompareStatement.self,
     BaselineStatement.self,
     SweepStatement.self,
+    SearchStatement.self,
     ShowStatement.self,
   ]
 
@@ -136,6 +137,9 @@ struct ExecutionContext {
   let session: Session
   let resources: RunnerResources
   let emit: (@Sendable (RunnerEvent) -> Void)?
+  /// Where a search keeps its ledger (a folder per search, named by its definition's digest): beside the
+  /// cache, or a temporary folder with `--no-cache`.
+  let ledgerDirectory: String
 }
 
 /// What executing a block produced.

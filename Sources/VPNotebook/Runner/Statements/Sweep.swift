@@ -13,26 +13,7 @@ struct SweepStatement: RunningStatement {
   var curve: CurveMetric?
 
   static func decode(word: String?, _ reader: OptionReader) throws -> SweepStatement {
-    let axisNames = reader.specs.filter(\.axis).map(\.name)
-    var axes: [(key: String, values: [String])] = []
-    for option in reader.raw.options where axisNames.contains(option.key) {
-      let values = reader.list(option.key) ?? []
-      guard !values.contains(where: \.isEmpty) else {
-        throw reader.fail("option '\(option.key)' has an empty value in its list")
-      }
-      guard Set(values).count == values.count else { throw reader.fail("option '\(option.key)' repeats a value") }
-      if option.key == "data" {
-        for name in values { try DataStatement.checkName(name, reader: reader) }
-      } else {
-        _ = try reader.values(option.key)
-      }
-      if values.count > 1 { axes.append((option.key, values)) }
-    }
-    guard !axes.isEmpty else {
-      throw reader.fail(
-        "sweep needs at least one option with several values, e.g. image=32,64,96 (axes: \(axisNames.joined(separator: ", ")))"
-      )
-    }
+    let axes = try RunOptions.axes(reader).map { (key: $0[0], values: Array($0.dropFirst())) }
     var points: [[(String, String)]] = [[]]
     for axis in axes {
       points = points.flatMap { point in axis.values.map { point + [(axis.key, $0)] } }
