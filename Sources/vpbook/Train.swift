@@ -72,6 +72,10 @@ struct Train: ParsableCommand {
         TrainReport(vpbook: vpbookVersion, data: request.data, results: results, testAccuracy: summary), to: json)
       note("wrote \(json)")
     }
+    if let csv = request.csv {
+      try writeAtomically(Data(TrainCommandLine.csv(results).utf8), to: csv)
+      note("wrote \(csv)")
+    }
     if let savePrompt = request.savePrompt, let p = experiment.lastPrompt {
       let canvas = request.prompt.canvas
       var tensors = [("prompt.delta", CheckpointTensor(shape: [canvas, canvas, 3], floats: p.delta)!)]

@@ -29,6 +29,30 @@ final class CommandLineTests: XCTestCase {
     XCTAssertEqual((report?["results"] as? [Any])?.count, 2)
   }
 
+  func testTrainWritesOneCSVLinePerSeedBesideItsJSON() throws {
+    try requireAssets()
+    let scratch = try Scratch()
+    let result = try run([
+      "train", "--data", "digits", "--per-class", "3", "--val", "1", "--test", "2", "--canvas", "32", "--image",
+      "16", "--epochs", "1", "--batch", "8", "--mapping", "flm", "--seeds", "7,8", "--quiet", "--json",
+      scratch.path("r.json"), "--csv", scratch.path("r.csv"),
+    ])
+    XCTAssertEqual(result.status, 0, result.stderr)
+    let lines = try String(contentsOfFile: scratch.path("r.csv"), encoding: .utf8).split(separator: "\n")
+    XCTAssertEqual(lines.count, 3)
+    XCTAssertTrue(lines[0].hasPrefix("method,model,data,seed,test_accuracy,selected_epoch"), String(lines[0]))
+    let report =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: scratch.path("r.json"))))
+      as! [String: Any]
+    let results = report["results"] as! [[String: Any]]
+    for (line, result) in zip(lines.dropFirst(), results) {
+      let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+      XCTAssertEqual(fields[0], "flm")
+      XCTAssertEqual(UInt64(fields[3]), (result["seed"] as! NSNumber).uint64Value)
+      XCTAssertEqual(Double(fields[4]), result["testAccuracy"] as? Double)
+    }
+  }
+
   func testTrainRejectsABadOptionWithTheStatementsMessage() throws {
     let result = try run(["train", "--epochs", "0"])
     XCTAssertNotEqual(result.status, 0)

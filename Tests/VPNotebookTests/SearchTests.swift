@@ -271,6 +271,15 @@ final class SearchNotebookTests: XCTestCase {
     let trained = notes.texts.filter { $0.hasPrefix("search: trial ") && $0.contains(": image=") }
     XCTAssertGreaterThanOrEqual(trained.count, 5, notes.texts.joined(separator: "\n"))  // 4 trials + promotions
 
+    // Every results table is also a CSV file beside the report.
+    let tables = try FileManager.default.contentsOfDirectory(atPath: scratch.path("output/nb.tables")).sorted()
+    XCTAssertEqual(tables.count, 2, "\(tables)")
+    let trials = try String(contentsOfFile: scratch.path("output/nb.tables/" + tables[0]), encoding: .utf8)
+      .split(separator: "\n")
+    XCTAssertTrue(tables[0].hasPrefix("01-1-trials"), tables[0])
+    XCTAssertEqual(trials.count, 5, "a header and 4 trials")
+    XCTAssertEqual(trials[0], "Trial,image,mapping,Epochs,Val. acc. (%),Status,Time (s)")
+
     let ledgers = try FileManager.default.contentsOfDirectory(atPath: scratch.path("cache/ledgers"))
     XCTAssertEqual(ledgers.count, 1)
     let ledger = scratch.path("cache/ledgers/" + ledgers[0])

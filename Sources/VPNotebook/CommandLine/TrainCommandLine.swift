@@ -1,6 +1,7 @@
 import Foundation
 import VPEngine
 import VPModels
+import VPReport
 
 /// `vpbook train`'s options, generated from the statements' tables: a command line is the notebook
 ///
@@ -58,6 +59,12 @@ public enum TrainCommandLine {
       verb: "vpbook",
       spec: OptionSpec(name: "json", type: .text, defaultText: nil, help: "Write every result as JSON to this file."),
       name: "json"),
+    Flag(
+      verb: "vpbook",
+      spec: OptionSpec(
+        name: "csv", type: .text, defaultText: nil,
+        help: "Write one line per seed as CSV to this file (test accuracy, selected epoch, times)."),
+      name: "csv"),
     Flag(
       verb: "vpbook",
       spec: OptionSpec(
@@ -165,6 +172,7 @@ public enum TrainCommandLine {
     public var seeds: [UInt64]
     public var testCurve: Bool
     public var json: String?
+    public var csv: String?
     public var savePrompt: String?
     public var quiet: Bool
   }
@@ -201,7 +209,27 @@ public enum TrainCommandLine {
     return Invocation(
       model: model.choice.name, weights: model.choice.weights, data: data.spec, prompt: prompt.config,
       method: run.method, training: run.training, seeds: run.seeds, testCurve: run.testCurve, json: value("json"),
-      savePrompt: value("save-prompt"), quiet: value("quiet") != nil)
+      csv: value("csv"), savePrompt: value("save-prompt"), quiet: value("quiet") != nil)
+  }
+
+  /// The results of `vpbook train` as CSV: one line per seed.
+  public static func csv(_ results: [RunResult]) -> String {
+    let header = [
+      "method", "model", "data", "seed", "test_accuracy", "selected_epoch", "epochs", "best_validation_accuracy",
+      "wall_seconds", "remap_seconds", "train_images_per_second", "trainable_parameters", "input_scale", "warning",
+    ]
+    var lines = [header.joined(separator: ",")]
+    for r in results {
+      let validation = r.history.compactMap(\.validationAccuracy).max()
+      let fields = [
+        r.name, r.model, r.dataset, String(r.seed), "\(r.testAccuracy)", String(r.selectedEpoch),
+        String(r.history.count), validation.map { "\($0)" } ?? "", "\(r.wallSeconds)", "\(r.remapSeconds)",
+        "\(r.trainImagesPerSecond)", String(r.trainableParameters), r.inputScale.map { "\($0)" } ?? "",
+        r.warning ?? "",
+      ]
+      lines.append(fields.map(ResultsTable.csvField).joined(separator: ","))
+    }
+    return lines.joined(separator: "\n") + "\n"
   }
 
   /// Splits `arguments` into flags and values: `--flag value`, `--flag=value`, switches and the aliases; the

@@ -209,6 +209,17 @@ enum AtomicFile {
 
   static func write(_ text: String, to path: String) throws { try write(Data(text.utf8), to: path) }
 
+  /// Writes the report, its manifest and its tables' CSV files as a set: all complete or none replaced.
+  static func writeSet(_ files: [(path: String, data: Data)]) throws {
+    do {
+      try VPFiles.AtomicFile.writeTogether(files.map { ($0.path, Array($0.data)) })
+    } catch {
+      throw NotebookError(
+        "cannot write '\(error.path)': \(error.problem); \(files.map(\.path).prefix(2).joined(separator: " and ")) were left as they were"
+      )
+    }
+  }
+
   /// Writes the report and its manifest as a pair: both complete or neither replaced.
   static func writePair(_ first: (path: String, data: Data), _ second: (path: String, data: Data)) throws {
     do {

@@ -247,14 +247,13 @@ enum ResultsView {
       categories: dataSets, series: series, xLabel: "data set", yLabel: "test accuracy (%)",
       title: "Test accuracy by data set" + over)
     return [
-      Panel(kind: .table, title: title, html: ResultsTable(columns: columns, rows: rows).html()),
+      Panel(title: title, table: ResultsTable(columns: columns, rows: rows)),
       Panel(kind: .figure, title: "The same as bars" + (over.isEmpty ? "" : " (error bars: ± std)"), html: chart.svg()),
     ]
   }
 
   static func tablePanel(_ groups: [RunGroup]) -> Panel {
-    Panel(
-      kind: .table, title: tableTitle(groups), html: ResultsView.table(groups).html() + ResultsView.tableNote(groups))
+    Panel(title: tableTitle(groups), table: ResultsView.table(groups), after: ResultsView.tableNote(groups))
   }
 
   static func tableTitle(_ groups: [RunGroup]) -> String {

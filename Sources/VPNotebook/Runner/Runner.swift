@@ -259,8 +259,38 @@ public final class NotebookRunner {
     let html = ReportAssembler.page(context)
     // A search's temporary ledger (with --no-cache) is gone with the run.
     if !options.useCache { try? FileManager.default.removeItem(atPath: ledgers) }
-    try AtomicFile.writePair((htmlPath, Data(html.utf8)), (jsonPath, ReportAssembler.manifest(context)))
+    let tables = NotebookRunner.tableFiles(blockPanels, htmlPath: htmlPath)
+    try AtomicFile.writeSet(
+      [(htmlPath, Data(html.utf8)), (jsonPath, ReportAssembler.manifest(context))] + tables.files)
+    NotebookRunner.removeStaleTables(in: tables.folder, keeping: Set(tables.files.map(\.path)))
     return RunOutcome(htmlPath: htmlPath, jsonPath: jsonPath, blocks: reports, errors: errors, html: html)
+  }
+
+  /// Every results table of the report as CSV, in `NAME.tables/` beside `NAME.html`: `03-1-test-accuracy.csv`
+  /// is the first table of step 3.
+  static func tableFiles(_ panels: [Int: [Panel]], htmlPath: String) -> (
+    folder: String, files: [(path: String, data: Data)]
+  ) {
+    let folder = (htmlPath.hasSuffix(".html") ? String(htmlPath.dropLast(5)) : htmlPath) + ".tables"
+    var files: [(path: String, data: Data)] = []
+    for ordinal in panels.keys.sorted() {
+      for (index, panel) in panels[ordinal]!.filter({ $0.csv != nil }).enumerated() {
+        let slug = String(
+          (panel.title ?? "table").lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" }
+            .split(separator: "-", omittingEmptySubsequences: true).joined(separator: "-").prefix(48))
+        let name = String(format: "%02d-%d-", ordinal, index + 1) + (slug.isEmpty ? "table" : slug) + ".csv"
+        files.append((folder + "/" + name, Data(panel.csv!.utf8)))
+      }
+    }
+    return (folder, files)
+  }
+
+  /// Removes the CSV files of an earlier run that this run did not write (a table that no longer exists).
+  static func removeStaleTables(in folder: String, keeping: Set<String>) {
+    for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+    where name.hasSuffix(".csv") && !keeping.contains(folder + "/" + name) {
+      try? FileManager.default.removeItem(atPath: folder + "/" + name)
+    }
   }
 
   /// The SHA-256 of the running executable: an engine change invalidates every cached block even when the

@@ -37,14 +37,12 @@ enum SweepView {
     let title =
       "Test accuracy (%) by " + axes.map(axisName).joined(separator: " × ")
       + (context.isEmpty ? "" : " — " + context)
-    panels.append(Panel(kind: .table, title: title, html: table(groups, axes: axes).html()))
+    panels.append(Panel(title: title, table: table(groups, axes: axes)))
     if axes.count == 2, groups.contains(where: { $0.inputScale != nil }) {
       // The pivot has room for one number per cell: the learned scales get a pivot of their own.
       let scales = pivot(groups, axes: axes, better: .none, decimals: 2) { $0.inputScale.map { ResultsView.plain($0) } }
       panels.append(
-        Panel(
-          kind: .table, title: "Learned input scale σ by " + axes.map(axisName).joined(separator: " × "),
-          html: scales.html()))
+        Panel(title: "Learned input scale σ by " + axes.map(axisName).joined(separator: " × "), table: scales))
     }
     if let chart = chart(groups, axes: axes) { panels.append(chart) }
     return panels

@@ -68,9 +68,7 @@ enum SearchView {
       return row
     }
     let table = ResultsTable(columns: columns, rows: rows)
-    return Panel(
-      kind: .table, title: "Trials: validation accuracy of the state selected at the last rung reached",
-      html: table.html())
+    return Panel(title: "Trials: validation accuracy of the state selected at the last rung reached", table: table)
   }
 
   static func chart(_ outcome: SearchOutcome) -> Panel {
@@ -89,7 +87,7 @@ enum SearchView {
   static func csv(_ outcome: SearchOutcome) -> String {
     var lines = [
       (["trial"] + outcome.axes.map { $0[0] } + ["epochs", "validation_accuracy", "status", "seconds", "chosen"])
-        .map(CSV.field).joined(separator: ",")
+        .map(ResultsTable.csvField).joined(separator: ",")
     ]
     for trial in outcome.trials {
       let values =
@@ -98,16 +96,8 @@ enum SearchView {
           String(trial.epochs), String(trial.validationAccuracy), trial.status, String(format: "%.3f", trial.seconds),
           trial.id == outcome.chosen ? "yes" : "no",
         ]
-      lines.append(values.map(CSV.field).joined(separator: ","))
+      lines.append(values.map(ResultsTable.csvField).joined(separator: ","))
     }
     return lines.joined(separator: "\n") + "\n"
-  }
-}
-
-/// RFC 4180 fields: quoted when they hold a comma, a quote or a line break.
-enum CSV {
-  static func field(_ text: String) -> String {
-    guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-    return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
   }
 }
