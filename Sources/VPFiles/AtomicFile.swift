@@ -131,6 +131,7 @@ public enum AtomicFile {
     {
       return .failure(failure)
     }
+    removeStaleTemporaries(prefix: prefix, name: name)
     let temporary = "\(prefix).\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
     func failure(_ operation: FileError.Operation, _ code: Int32) -> FileError {
       FileError(path: path, operation: operation, code: code, other: temporary, byteCount: buffer.count)
@@ -156,6 +157,34 @@ public enum AtomicFile {
       return .failure(problem)
     }
     return .success(temporary)
+  }
+
+  /// Removes the temporary files (and `writeTogether`'s backup links) that earlier writes of `name` left when
+  /// their process was killed: `.NAME.PID.RANDOM.tmp[.old]` whose process no longer exists on this host and
+  /// that were last changed more than a minute ago (a live writer on another host sharing the folder is never
+  /// that slow).
+  static func removeStaleTemporaries(prefix: String, name: String) {
+    guard let directory = opendir(prefix.isEmpty ? "." : prefix) else { return }
+    defer { closedir(directory) }
+    let start = "." + name + "."
+    var stale: [String] = []
+    while let entry = readdir(directory) {
+      let entryName = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+        String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+      }
+      guard entryName.hasPrefix(start), entryName.hasSuffix(".tmp") || entryName.hasSuffix(".tmp.old") else {
+        continue
+      }
+      let fields = entryName.dropFirst(start.count).split(separator: ".")
+      guard fields.count >= 3, let pid = Int32(fields[0]), UInt32(fields[1]) != nil, pid != getpid() else {
+        continue
+      }
+      guard kill(pid, 0) != 0, errno == ESRCH else { continue }
+      var info = stat()
+      guard stat(prefix + entryName, &info) == 0, time(nil) - info.st_mtim.tv_sec > 60 else { continue }
+      stale.append(prefix + entryName)
+    }
+    for path in stale { unlink(path) }
   }
 
   /// Creates `directory` and its missing parents (like `mkdir -p`); nil on success.

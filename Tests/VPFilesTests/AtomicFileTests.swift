@@ -44,6 +44,24 @@ final class AtomicFileTests: XCTestCase {
     XCTAssertEqual(try listing(directory), ["out.json"], "no temporary file is left behind")
   }
 
+  func testAWriteRemovesTheTemporaryFilesOfKilledWritersOfTheSameFile() throws {
+    let old = Date().addingTimeInterval(-600)
+    func make(_ name: String, modified: Date) throws {
+      try Data("x".utf8).write(to: URL(fileURLWithPath: directory + "/" + name))
+      try FileManager.default.setAttributes([.modificationDate: modified], ofItemAtPath: directory + "/" + name)
+    }
+    let dead: Int32 = 4_194_303  // above Linux's pid_max: no such process
+    try make(".r.html.\(dead).17.tmp", modified: old)  // a killed writer's: removed
+    try make(".r.html.\(dead).18.tmp.old", modified: old)  // a killed pair write's backup: removed
+    try make(".r.html.\(dead).19.tmp", modified: Date())  // fresh: maybe another host's live write, kept
+    try make(".r.html.\(getppid()).20.tmp", modified: old)  // a live process's: kept
+    try make(".r.json.\(dead).21.tmp", modified: old)  // another file's: kept until that file is written
+    try AtomicFile.write(Array("new".utf8), to: directory + "/r.html")
+    XCTAssertEqual(
+      try listing(directory),
+      [".r.html.\(dead).19.tmp", ".r.html.\(getppid()).20.tmp", ".r.json.\(dead).21.tmp", "r.html"].sorted())
+  }
+
   func testWriteIntoAMissingDirectoryCreatesIt() throws {
     let path = directory + "/a/b/c/out.txt"
     try AtomicFile.write(Array("x".utf8), to: path)

@@ -141,6 +141,11 @@ public enum SearchCommandLine {
   public static func trial(ledger directory: String, job name: String?, wave: String?, emit: @escaping (String) -> Void)
     throws -> Int32
   {
+    // Under Slurm, use the cores the task was given (Slurm without cgroups does not confine the process).
+    let environment = ProcessInfo.processInfo.environment
+    if environment["VPBOOK_THREADS"] == nil, let cpus = environment["SLURM_CPUS_PER_TASK"], Int(cpus) != nil {
+      setenv("VPBOOK_THREADS", cpus, 1)
+    }
     let ledger = try Ledger(existing: directory)
     var jobName = name
     if let wave {

@@ -157,11 +157,16 @@ final class SearchProgress: @unchecked Sendable {
     let best = SearchProgress.best(ledger)
     let budget = SearchProgress.expectedEpochs(ledger.definition.plan)
     let left = max(0, Double(budget - SearchProgress.spentEpochs(ledger)) * perEpoch)
+    let rungs = ledger.definition.plan.rungs
+    let reported = rungs.map { epochs in
+      ledger.definition.trials.indices.filter { (try? ledger.rung($0, epochs)) != nil }.count
+    }
     say(
       String(
         format:
-          "search: trial %d reached epoch %d (val %.1f %%) · %d running · %d trial-epochs this run · best val %@ · about %.0f s of trials left",
-        t.trial, t.to, record.score * 100, running, epochs, best, left))
+          "search: trial %d reached epoch %d (val %.1f %%) · at rungs %@: %@ of %d trials · %d running · best val %@ · %d trial-epochs this run, about %.0f s of trials left",
+        t.trial, t.to, record.score * 100, rungs.map(String.init).joined(separator: "/"),
+        reported.map(String.init).joined(separator: "/"), ledger.definition.trials.count, running, best, epochs, left))
   }
 
   /// The best validation accuracy recorded so far, with its trial and epochs.
@@ -244,6 +249,12 @@ struct ProcessBackend: SearchBackend {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["trial", ledger.directory, job.name]
+        // The cores shared out between the workers (results do not depend on the thread count).
+        var environment = ProcessInfo.processInfo.environment
+        if environment["VPBOOK_THREADS"] == nil {
+          environment["VPBOOK_THREADS"] = String(max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, workers)))
+        }
+        process.environment = environment
         process.standardOutput = handle
         process.standardError = handle
         process.standardInput = FileHandle.nullDevice
