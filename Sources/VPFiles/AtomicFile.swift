@@ -35,9 +35,16 @@ public enum AtomicFile {
   /// file first (written and `fsync`ed); only when every one is complete are they renamed over their
   /// destinations. On a failure before the renames, every temporary file is removed and every old file
   /// stays (a report and its manifest remain a consistent pair).
+  ///
+  /// The renames are journaled: before the first one, a journal (`.NAME.PID.RANDOM.set` beside the first
+  /// file) lists every temporary file and its destination. A process killed between two renames leaves the
+  /// journal and the remaining (complete) temporary files; the next `writeTogether` into that folder, or
+  /// ``recover(folder:)``, finishes the renames, so the set is the new one, whole.
   public static func writeTogether(_ files: [(path: String, bytes: [UInt8])], createDirectory: Bool = true)
     throws(FileError)
   {
+    guard let first = files.first else { return }
+    recover(folder: folder(of: first.path))
     var prepared: [(temporary: String, path: String, byteCount: Int)] = []
     for file in files {
       let result = file.bytes.withUnsafeBytes { prepare($0, for: file.path, createDirectory: createDirectory) }
@@ -48,6 +55,13 @@ public enum AtomicFile {
         throw failure
       }
     }
+    let journal = journalPath(for: first.path)
+    let lines = prepared.map { $0.temporary + "\n" + $0.path + "\n" }.joined()
+    if let failure = Array(lines.utf8).withUnsafeBytes({ write($0, to: journal, createDirectory: false) }) {
+      for done in prepared { unlink(done.temporary) }
+      throw failure
+    }
+    defer { unlink(journal) }
     // Keep the old files under a second name (a hard link) until every rename has succeeded, so that a
     // rename that fails after another succeeded can put the earlier ones back.
     let backups = prepared.map { done -> String? in
@@ -69,6 +83,56 @@ public enum AtomicFile {
       throw failure
     }
     for backup in backups.compactMap({ $0 }) { unlink(backup) }
+  }
+
+  /// Finishes the sets that `writeTogether` calls killed between their renames left in `folder`: renames
+  /// their remaining temporary files over their destinations (they were complete before the first rename)
+  /// and removes the journal and backups. Journals of live processes are left alone. Returns how many sets
+  /// it finished.
+  @discardableResult
+  public static func recover(folder: String) -> Int {
+    guard let directory = opendir(folder.isEmpty ? "." : folder) else { return 0 }
+    var journals: [String] = []
+    while let entry = readdir(directory) {
+      let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+        String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+      }
+      guard name.hasPrefix("."), name.hasSuffix(".set") else { continue }
+      let fields = name.split(separator: ".")
+      guard fields.count >= 4, let pid = Int32(fields[fields.count - 3]), UInt32(fields[fields.count - 2]) != nil,
+        pid != getpid(), kill(pid, 0) != 0, errno == ESRCH
+      else { continue }
+      journals.append((folder.isEmpty ? "" : folder + "/") + name)
+    }
+    closedir(directory)
+    var finished = 0
+    for journal in journals {
+      guard let bytes = try? readAll(journal) else { continue }
+      let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
+      guard lines.count % 2 == 0 else {
+        unlink(journal)
+        continue
+      }
+      for pair in stride(from: 0, to: lines.count, by: 2) {
+        let (temporary, path) = (lines[pair], lines[pair + 1])
+        if access(temporary, F_OK) == 0 { rename(temporary, path) }
+        unlink(temporary + ".old")
+      }
+      unlink(journal)
+      finished += 1
+    }
+    return finished
+  }
+
+  static func folder(of path: String) -> String {
+    path.lastIndex(of: "/").map { String(path[..<$0]) } ?? ""
+  }
+
+  static func journalPath(for path: String) -> String {
+    let slash = path.lastIndex(of: "/")
+    let prefix = slash.map { String(path[...$0]) } ?? ""
+    let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+    return "\(prefix).\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).set"
   }
 
   /// Reads the whole file at `path` (regular files in one allocation; pipes and devices until their end).

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VPFiles
 import VPNotebook
 
 struct CheckReport: ParsableCommand {
@@ -14,6 +15,10 @@ struct CheckReport: ParsableCommand {
   var screenshot: String?
 
   func run() throws {
+    // A report whose pair write was killed between its renames is finished first (the journal's job).
+    if AtomicFile.recover(folder: URL(fileURLWithPath: report).deletingLastPathComponent().path) > 0 {
+      note("finished an interrupted write of the report's files")
+    }
     let result = try BrowserCheck.run(htmlFile: report, screenshot: screenshot)
     print(
       "\(report): \(result.svgCount) SVGs, \(result.imageCount) images, \(result.figureCount) figures, "

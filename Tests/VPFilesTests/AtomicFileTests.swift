@@ -62,6 +62,34 @@ final class AtomicFileTests: XCTestCase {
       [".r.html.\(dead).19.tmp", ".r.html.\(getppid()).20.tmp", ".r.json.\(dead).21.tmp", "r.html"].sorted())
   }
 
+  /// A pair write killed between its two renames: the report is new, the manifest old, and the journal lists
+  /// both temporary files. Recovery finishes the renames: both new.
+  func testASetKilledBetweenItsRenamesIsFinishedByTheNextWriter() throws {
+    let dead: Int32 = 4_194_303
+    let (a, b) = (directory + "/r.html", directory + "/r.json")
+    try Data("new html".utf8).write(to: URL(fileURLWithPath: a))  // already renamed
+    try Data("old json".utf8).write(to: URL(fileURLWithPath: b))
+    let tempB = directory + "/.r.json.\(dead).2.tmp"
+    try Data("new json".utf8).write(to: URL(fileURLWithPath: tempB))
+    try Data("old json".utf8).write(to: URL(fileURLWithPath: tempB + ".old"))
+    let journal = directory + "/.r.html.\(dead).3.set"
+    try Data("\(directory)/.r.html.\(dead).1.tmp\n\(a)\n\(tempB)\n\(b)\n".utf8).write(to: URL(fileURLWithPath: journal))
+    // A live writer's journal is not touched.
+    let live = directory + "/.x.html.\(getppid()).4.set"
+    try Data("\(directory)/.x.tmp\n\(directory)/x\n".utf8).write(to: URL(fileURLWithPath: live))
+    XCTAssertEqual(AtomicFile.recover(folder: directory), 1)
+    XCTAssertEqual(try contents(a), "new html")
+    XCTAssertEqual(try contents(b), "new json")
+    XCTAssertEqual(try listing(directory), [".x.html.\(getppid()).4.set", "r.html", "r.json"])
+    // The next set written there goes through the same recovery first.
+    try FileManager.default.removeItem(atPath: live)
+    try Data("new json 2".utf8).write(to: URL(fileURLWithPath: tempB))
+    try Data("\(tempB)\n\(b)\n".utf8).write(to: URL(fileURLWithPath: journal))
+    try AtomicFile.writeTogether([(directory + "/s.txt", Array("s".utf8))])
+    XCTAssertEqual(try contents(b), "new json 2")
+    XCTAssertEqual(try listing(directory), ["r.html", "r.json", "s.txt"])
+  }
+
   func testWriteIntoAMissingDirectoryCreatesIt() throws {
     let path = directory + "/a/b/c/out.txt"
     try AtomicFile.write(Array("x".utf8), to: path)
