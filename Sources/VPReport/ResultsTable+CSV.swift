@@ -34,8 +34,8 @@ extension ResultsTable {
           if std { fields.append("") }
           if n { fields.append("") }
         case .measurement(let m):
-          fields.append(m.mean.isFinite ? "\(m.mean)" : "")
-          if std { fields.append(m.std.map { "\($0)" } ?? "") }
+          fields.append(m.mean.isFinite ? Self.csvNumber(m.mean) : "")
+          if std { fields.append(m.std.map(Self.csvNumber) ?? "") }
           if n { fields.append(m.n.map(String.init) ?? "") }
         case .empty:
           fields += [""] + (std ? [""] : []) + (n ? [""] : [])
@@ -45,6 +45,9 @@ extension ResultsTable {
     }
     return lines.joined(separator: "\n") + "\n"
   }
+
+  /// A number with up to 10 significant digits (`57`, not `56.99999999999999` from a percentage).
+  public static func csvNumber(_ value: Double) -> String { String(format: "%.10g", value) }
 
   /// One RFC 4180 field.
   public static func csvField(_ text: String) -> String {

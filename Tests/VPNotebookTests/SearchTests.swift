@@ -263,7 +263,7 @@ final class SearchNotebookTests: XCTestCase {
     XCTAssertTrue(first.succeeded, "\(first.errors)")
     for text in [
       "Chosen: trial ", "Trials: validation accuracy", "Validation accuracy (%) per epoch of every trial",
-      "trial-epochs against 8 for the full grid", "stopped at 1", "completed",
+      "trial-epochs against 8 for the full grid", "stopped at 1", "completed", "chosen: trial ",
     ] {
       XCTAssertTrue(first.html.contains(text), "the report lacks '\(text)'")
     }

@@ -18,8 +18,8 @@ final class ResultsTableCSVTests: XCTestCase {
       table.csv(),
       #"""
       Method,Test acc. (%),Test acc. (%) std,Test acc. (%) n,Time (s)
-      "ilm, m=1",61.25,0.5,3,12.0
-      "say ""hi""",40.0,,,
+      "ilm, m=1",61.25,0.5,3,12
+      "say ""hi""",40,,,
       short row,,,,
 
       """#)
@@ -28,6 +28,6 @@ final class ResultsTableCSVTests: XCTestCase {
   func testAColumnWithoutStdHasOneColumn() {
     let table = ResultsTable(
       columns: [ResultsTable.Column("a"), ResultsTable.Column("b")], rows: [[.value(1), .text("x\ny")]])
-    XCTAssertEqual(table.csv(), "a,b\n1.0,\"x\ny\"\n")
+    XCTAssertEqual(table.csv(), "a,b\n1,\"x\ny\"\n")
   }
 }

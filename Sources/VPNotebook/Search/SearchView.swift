@@ -18,8 +18,8 @@ enum SearchView {
 
   static func strategyText(_ outcome: SearchOutcome) -> String {
     switch outcome.strategy {
-    case .grid: return "a grid search"
-    case .random: return "a random search"
+    case .grid: return "A grid search"
+    case .random: return "A random search"
     case .asha:
       return
         "ASHA (rungs at \(outcome.rungs.map(String.init).joined(separator: ", ")) epochs, η = \(outcome.eta), decided as if \(outcome.parallel) workers ran it)"
@@ -71,13 +71,34 @@ enum SearchView {
     return Panel(title: "Trials: validation accuracy of the state selected at the last rung reached", table: table)
   }
 
+  /// One line per trial, coloured by how far it got (the ASHA picture: many short lines, a few long ones):
+  /// a series per status, its trials' curves joined by breaks, and the chosen trial on its own.
   static func chart(_ outcome: SearchOutcome) -> Panel {
-    let series = outcome.trials.map { trial in
-      SVGChart.Line.Series(name: "trial \(trial.id)", y: trial.curve.map { $0 * 100 })
+    var groups: [(name: String, trials: [SearchOutcome.Trial])] = []
+    for epochs in outcome.rungs {
+      let trials = outcome.trials.filter { $0.epochs == epochs && $0.id != outcome.chosen }
+      guard !trials.isEmpty else { continue }
+      let name =
+        epochs == outcome.rungs.last!
+        ? "completed \(epochs) epochs (\(trials.count))" : "stopped at \(epochs) (\(trials.count))"
+      groups.append((name, trials))
+    }
+    groups.append(("chosen: trial \(outcome.chosen)", [outcome.trials[outcome.chosen]]))
+    let series = groups.map { group -> SVGChart.Line.Series in
+      var x: [Double] = []
+      var y: [Double] = []
+      for trial in group.trials {
+        if !x.isEmpty {
+          x.append(.nan)
+          y.append(.nan)
+        }
+        x += trial.curve.indices.map { Double($0 + 1) }
+        y += trial.curve.map { $0 * 100 }
+      }
+      return SVGChart.Line.Series(name: group.name, x: x, y: y)
     }
     let title = "Validation accuracy (%) per epoch of every trial"
-    var chart = SVGChart.Line(series: series, xLabel: "epoch", yLabel: "validation accuracy (%)", title: title)
-    chart.yDomain = nil
+    let chart = SVGChart.Line(series: series, xLabel: "epoch", yLabel: "validation accuracy (%)", title: title)
     return Panel(kind: .figure, title: title, html: chart.svg())
   }
 
@@ -93,7 +114,8 @@ enum SearchView {
       let values =
         [String(trial.id)] + outcome.axes.map { axis in trial.point.first { $0[0] == axis[0] }?[1] ?? "" }
         + [
-          String(trial.epochs), String(trial.validationAccuracy), trial.status, String(format: "%.3f", trial.seconds),
+          String(trial.epochs), ResultsTable.csvNumber(trial.validationAccuracy), trial.status,
+          String(format: "%.3f", trial.seconds),
           trial.id == outcome.chosen ? "yes" : "no",
         ]
       lines.append(values.map(ResultsTable.csvField).joined(separator: ","))
