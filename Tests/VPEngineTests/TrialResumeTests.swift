@@ -79,7 +79,7 @@ final class TrialResumeTests: XCTestCase {
   }
 
   func testPackedFloatsAreExact() throws {
-    let values: [Float] = [0, -0, 1e-45, .pi, -3.4e38, 1.0000001, .leastNormalMagnitude]
+    let values: [Float] = [0, -0, .leastNonzeroMagnitude, .pi, -3.4e38, 1.0000001, .leastNormalMagnitude]
     let back = try JSONDecoder().decode(PackedFloats.self, from: try JSONEncoder().encode(PackedFloats(values)))
     XCTAssertEqual(back.values.map(\.bitPattern), values.map(\.bitPattern))
     XCTAssertThrowsError(try JSONDecoder().decode(PackedFloats.self, from: Data("\"AAE=\"".utf8)))
