@@ -49,7 +49,7 @@ struct Train: ParsableCommand {
     let bar = ProgressBar(enabled: !request.quiet)
     experiment.progress = { bar.update($0) }
     note(
-      "\(classifier.name) on \(request.data.name): \(split.train.count) train / \(split.validation?.count ?? 0) val / \(split.test.count) test images, \(split.train.classCount) classes; \(request.method.label), \(request.training.epochs) epochs"
+      "\(classifier.name) on \(request.data.name): \(split.train.count) train / \(split.validation?.count ?? 0) val / \(split.test.count) test images, \(split.train.classCount) classes; \(request.method.label), \(request.training.epochs) epoch\(request.training.epochs == 1 ? "" : "s")"
     )
     var results: [RunResult] = []
     for seed in request.method.isSeeded ? request.seeds : [request.seeds[0]] {
@@ -59,8 +59,10 @@ struct Train: ParsableCommand {
       results.append(r)
       print(
         String(
-          format: "seed %llu: test %.2f %% (epoch %d selected), %.1f s (%.1f s remapping), %.0f img/s", r.seed,
-          r.testAccuracy * 100, r.selectedEpoch, r.wallSeconds, r.remapSeconds, r.trainImagesPerSecond)
+          format: "seed %llu: test %.2f %% (epoch %d selected), %.1f s (%.1f s remapping)", r.seed,
+          r.testAccuracy * 100, r.selectedEpoch, r.wallSeconds, r.remapSeconds)
+          // The probe trains on features computed once: it has no images per second to show.
+          + (r.trainImagesPerSecond > 0 ? String(format: ", %.0f img/s", r.trainImagesPerSecond) : "")
           + (r.inputScale.map { String(format: ", input scale σ = %.3f", $0) } ?? ""))
       if let warning = r.warning { note("warning: seed \(seed): \(warning)") }
     }
