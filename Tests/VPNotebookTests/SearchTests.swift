@@ -131,6 +131,33 @@ final class SearchLedgerTests: XCTestCase {
     }
   }
 
+  func testALedgerIsTiedToTheBuildAndTheInputsThatStartedIt() throws {
+    let scratch = try Scratch()
+    var started = definition()
+    started.provenance = ["build aaaa", "input /data/x.gz 1111"]
+    _ = try Ledger(directory: scratch.path("l"), definition: started)
+    var rebuilt = started
+    rebuilt.provenance[0] = "build bbbb"
+    XCTAssertThrowsError(try Ledger(directory: scratch.path("l"), definition: rebuilt)) {
+      XCTAssertTrue("\($0)".contains("it was started by another vpbook build (build aaaa vs build bbbb)"), "\($0)")
+    }
+    var changed = started
+    changed.provenance[1] = "input /data/x.gz 2222"
+    XCTAssertThrowsError(try Ledger(directory: scratch.path("l"), definition: changed)) {
+      XCTAssertTrue("\($0)".contains("an input file changed: /data/x.gz"), "\($0)")
+    }
+    // A worker of another build refuses the ledger's jobs before it loads anything.
+    XCTAssertThrowsError(
+      try TrialWorker.run(
+        .trial(TrialJob(trial: 0, from: 0, to: 2)), ledger: try Ledger(existing: scratch.path("l")),
+        resources: RunnerResources())
+    ) { XCTAssertTrue("\($0)".contains("this search was started by another vpbook build (build aaaa)"), "\($0)") }
+    // The real provenance names this build and every model and data file of the trials.
+    let lines = try definition().currentProvenance()
+    XCTAssertEqual(lines.first, "build " + NotebookRunner.buildIdentity)
+    XCTAssertTrue(lines.contains { $0.hasPrefix("input ") && $0.contains("mobilenet_v2") }, "\(lines)")
+  }
+
   func testADamagedOrForeignRecordIsAnErrorNamingTheFile() throws {
     let scratch = try Scratch()
     let ledger = try Ledger(directory: scratch.path("l"), definition: definition())

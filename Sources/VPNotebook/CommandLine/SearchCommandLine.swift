@@ -106,7 +106,8 @@ public enum SearchCommandLine {
 
   /// Runs `vpbook search`: prints progress on stderr (`emit`), returns the outcome and writes the files.
   public static func run(_ arguments: [String], emit: @escaping @Sendable (String) -> Void) throws -> String {
-    let request = try parse(arguments)
+    var request = try parse(arguments)
+    request.definition.provenance = try request.definition.currentProvenance()
     let directory = request.ledger ?? "runs/search-" + request.definition.digest
     let ledger = try Ledger(directory: directory, definition: request.definition)
     let search = request.statement

@@ -250,6 +250,12 @@ final class Ledger: @unchecked Sendable {
     if a.axes != b.axes { return "axes \(a.axes) vs \(b.axes)" }
     if a.seeds != b.seeds { return "seeds \(a.seeds) vs \(b.seeds)" }
     if a.finalEpochs != b.finalEpochs { return "final epochs \(a.finalEpochs) vs \(b.finalEpochs)" }
+    if a.provenance.first != b.provenance.first {
+      return "it was started by another vpbook build (\(a.provenance.first ?? "?") vs \(b.provenance.first ?? "?"))"
+    }
+    if let line = b.provenance.first(where: { !a.provenance.contains($0) }) {
+      return "an input file changed: \(line.split(separator: " ").dropFirst().first ?? "?")"
+    }
     if a.trials.count != b.trials.count { return "\(a.trials.count) vs \(b.trials.count) trials" }
     if let i = a.trials.indices.first(where: { a.trials[$0] != b.trials[$0] }) {
       return "trial \(i): \(a.trials[i].label) differs in its fixed settings"

@@ -32,6 +32,24 @@ struct SearchDefinition: Codable, Sendable, Equatable {
   var seeds: [UInt64]
   /// Epochs of the final retraining.
   var finalEpochs: Int
+  /// The vpbook build and the digests of the model and data files it ran on (`currentProvenance()`):
+  /// a rebuilt engine or a changed input file is another search, never a resumed one.
+  var provenance: [String] = []
+
+  /// `build SHA256` of the running executable, then `input PATH SHA256` for every model and data file of
+  /// the trials (folders by their listing), as the notebook cache digests them.
+  func currentProvenance() throws -> [String] {
+    let digests = DigestStore(file: nil)
+    var inputs = Set<String>()
+    var lines = ["build " + NotebookRunner.buildIdentity]
+    for trial in trials {
+      let files = try InputFiles.files(for: trial.model) + (try InputFiles.files(forData: trial.data.name))
+      for (path, listing) in files where inputs.insert(path).inserted {
+        lines.append("input \(path) " + (try digests.digest(path, listing: listing)).sha256)
+      }
+    }
+    return lines
+  }
 
   /// The final runs' configuration: the chosen trial with the final budget.
   func finalConfig(_ chosen: Int) -> TrialConfig {

@@ -52,6 +52,12 @@ enum TrialWorker {
     _ job: SearchJob, ledger: Ledger, resources: RunnerResources, log: ((String) -> Void)? = nil
   ) throws -> Outcome {
     if try isDone(job, ledger: ledger) { return .done }
+    // A worker of another build would mix engines in one search.
+    let build = "build " + NotebookRunner.buildIdentity
+    if let started = ledger.definition.provenance.first, started != build {
+      throw NotebookError(
+        "\(ledger.directory): this search was started by another vpbook build (\(started)); this worker is \(build)")
+    }
     guard try ledger.claim(job.name) else {
       let holder = ledger.holder(job.name)
       return .claimed(

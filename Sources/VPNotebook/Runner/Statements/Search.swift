@@ -169,7 +169,8 @@ struct SearchStatement: NotebookStatement {
   }
 
   func execute(_ context: ExecutionContext, into output: inout ExecutionOutput) throws {
-    guard let definition else { throw NotebookError("the model, data and prompt must be set first") }
+    guard var definition else { throw NotebookError("the model, data and prompt must be set first") }
+    definition.provenance = try definition.currentProvenance()
     let ledger = try Ledger(directory: context.ledgerDirectory + "/" + definition.digest, definition: definition)
     let emit = context.emit
     let progress = SearchProgress { emit?(.note($0)) }
