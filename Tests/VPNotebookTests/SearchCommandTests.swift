@@ -81,6 +81,16 @@ final class SearchCommandTests: XCTestCase {
       arguments(ledger: scratch.path("a"), csv: scratch.path("a.csv"), json: scratch.path("a.json")))
     XCTAssertEqual(whole.status, 0, whole.stderr)
     XCTAssertTrue(whole.stdout.contains("chosen: trial "), whole.stdout)
+    // Two worker processes give the same search.
+    let workers = try runVPBook(
+      arguments(ledger: scratch.path("w"), csv: scratch.path("w.csv"), json: scratch.path("w.json")) + [
+        "--workers", "2",
+      ])
+    XCTAssertEqual(workers.status, 0, workers.stderr)
+    XCTAssertEqual(try table(scratch.path("w.csv")), try table(scratch.path("a.csv")))
+    XCTAssertEqual(try finalAccuracy(scratch.path("w.json")), try finalAccuracy(scratch.path("a.json")))
+    XCTAssertTrue(
+      FileManager.default.fileExists(atPath: scratch.path("w/logs/t0-e0-e1.0.log")), "worker processes keep logs")
 
     let ledger = scratch.path("b")
     let args = arguments(ledger: ledger, csv: scratch.path("b.csv"), json: scratch.path("b.json"))
@@ -209,7 +219,7 @@ final class SearchCommandTests: XCTestCase {
       arguments(ledger: scratch.path("broken"), csv: scratch.path("broken.csv")) + ["--on", "slurm", "--retries", "1"],
       environment: ["SLURM_CONF": conf, "VPBOOK_BINARY": broken])
     XCTAssertNotEqual(failing.status, 0)
-    XCTAssertTrue(failing.stderr.contains("Slurm task(s) failed 2 time(s)"), failing.stderr)
+    XCTAssertTrue(failing.stderr.contains("failed 2 time(s) as a Slurm task"), failing.stderr)
     XCTAssertTrue(failing.stderr.contains("worker exploded"), failing.stderr)
   }
 

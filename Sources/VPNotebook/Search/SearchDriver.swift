@@ -120,9 +120,16 @@ enum TrialWorker {
 }
 
 /// Executes jobs somewhere: in this process, in worker processes, or as Slurm job arrays.
-protocol SearchBackend {
-  /// Returns when every job has its record in the ledger; throws when one fails for good.
-  func execute(_ jobs: [SearchJob], ledger: Ledger, progress: SearchProgress) throws
+///
+/// The driver hands a backend every job the scheduler needs (`submit`: the ones already running are skipped)
+/// and then waits for *any* of them to finish (`waitForProgress`), so a worker that finishes early gets the
+/// next job the scheduler can decide, without waiting for the slowest job of the step.
+protocol SearchBackend: AnyObject {
+  /// Starts the jobs that are neither recorded nor running yet (the in-process backend runs them here).
+  func submit(_ jobs: [SearchJob], ledger: Ledger, progress: SearchProgress) throws
+  /// Returns once at least one submitted job has its record, or when none is running; throws when one
+  /// failed for good.
+  func waitForProgress(ledger: Ledger, progress: SearchProgress) throws
 }
 
 /// What a search reports while it runs.
@@ -210,10 +217,12 @@ final class SearchProgress: @unchecked Sendable {
 }
 
 /// Jobs run one after another in this process (a notebook's default: the model and data stay loaded).
-struct InProcessBackend: SearchBackend {
+final class InProcessBackend: SearchBackend {
   let resources: RunnerResources
 
-  func execute(_ jobs: [SearchJob], ledger: Ledger, progress: SearchProgress) throws {
+  init(resources: RunnerResources) { self.resources = resources }
+
+  func submit(_ jobs: [SearchJob], ledger: Ledger, progress: SearchProgress) throws {
     var pending = jobs
     while !pending.isEmpty {
       // Run every job nobody else holds; then wait for the ones another process holds (a second driver on
@@ -231,46 +240,65 @@ struct InProcessBackend: SearchBackend {
       pending = try held.map(\.0).filter { try !TrialWorker.isDone($0, ledger: ledger) }
     }
   }
+
+  func waitForProgress(ledger: Ledger, progress: SearchProgress) throws {}
 }
 
 /// Jobs run by up to `workers` processes of `vpbook trial` on this machine, each with its log in the ledger.
-struct ProcessBackend: SearchBackend {
+final class ProcessBackend: SearchBackend {
   let binary: String
   let workers: Int
   /// Attempts after the first failure.
   let retries: Int
+  private var queue: [(job: SearchJob, attempt: Int)] = []
+  private var running: [(job: SearchJob, attempt: Int, process: Process, log: String)] = []
 
-  func execute(_ jobs: [SearchJob], ledger: Ledger, progress: SearchProgress) throws {
-    var queue = jobs.map { ($0, 0) }
-    var running: [(job: SearchJob, attempt: Int, process: Process, log: String)] = []
+  init(binary: String, workers: Int, retries: Int) {
+    self.binary = binary
+    self.workers = workers
+    self.retries = retries
+  }
+
+  func submit(_ jobs: [SearchJob], ledger: Ledger, progress: SearchProgress) throws {
+    for job in jobs where try !TrialWorker.isDone(job, ledger: ledger) {
+      guard !queue.contains(where: { $0.job == job }), !running.contains(where: { $0.job == job }) else { continue }
+      queue.append((job, 0))
+    }
+    try fill(ledger: ledger, progress: progress)
+  }
+
+  /// Starts queued jobs while there are free workers.
+  private func fill(ledger: Ledger, progress: SearchProgress) throws {
     try FileManager.default.createDirectory(atPath: ledger.logFolder, withIntermediateDirectories: true)
-    var failure: Error?
-    while !queue.isEmpty || !running.isEmpty {
-      while running.count < max(1, workers), !queue.isEmpty, failure == nil {
-        let (job, attempt) = queue.removeFirst()
-        if try TrialWorker.isDone(job, ledger: ledger) { continue }
-        let log = ledger.logFolder + "/\(job.name).\(attempt).log"
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["trial", ledger.directory, job.name]
-        // The cores shared out between the workers (results do not depend on the thread count).
-        var environment = ProcessInfo.processInfo.environment
-        if environment["VPBOOK_THREADS"] == nil {
-          environment["VPBOOK_THREADS"] = String(max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, workers)))
-        }
-        process.environment = environment
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        try? handle.close()
-        progress.jobStarted()
-        running.append((job, attempt, process, log))
+    while running.count < max(1, workers), !queue.isEmpty {
+      let (job, attempt) = queue.removeFirst()
+      if try TrialWorker.isDone(job, ledger: ledger) { continue }
+      let log = ledger.logFolder + "/\(job.name).\(attempt).log"
+      _ = FileManager.default.createFile(atPath: log, contents: nil)
+      let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: binary)
+      process.arguments = ["trial", ledger.directory, job.name]
+      // The cores shared out between the workers (results do not depend on the thread count).
+      var environment = ProcessInfo.processInfo.environment
+      if environment["VPBOOK_THREADS"] == nil {
+        environment["VPBOOK_THREADS"] = String(max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, workers)))
       }
-      if running.isEmpty { break }
+      process.environment = environment
+      process.standardOutput = handle
+      process.standardError = handle
+      process.standardInput = FileHandle.nullDevice
+      try process.run()
+      try? handle.close()
+      progress.jobStarted()
+      running.append((job, attempt, process, log))
+    }
+  }
+
+  func waitForProgress(ledger: Ledger, progress: SearchProgress) throws {
+    while !running.isEmpty {
       Thread.sleep(forTimeInterval: 0.05)
+      var advanced = false
       for (index, item) in running.enumerated().reversed() where !item.process.isRunning {
         running.remove(at: index)
         progress.jobFinished(item.job, ledger: ledger)
@@ -280,19 +308,24 @@ struct ProcessBackend: SearchBackend {
           try SearchDriver.waitForRecord(item.job, ledger: ledger, holder: holder, progress: progress)
           if try !TrialWorker.isDone(item.job, ledger: ledger) { queue.append((item.job, item.attempt)) }
         } else if status != 0 || (try? TrialWorker.isDone(item.job, ledger: ledger)) != true {
-          let tail = SearchDriver.tail(of: item.log)
-          if item.attempt < retries {
-            progress.say("search: \(item.job) failed (exit \(status)); retrying (\(item.attempt + 1) of \(retries))")
-            queue.append((item.job, item.attempt + 1))
-          } else if failure == nil {
-            failure = NotebookError(
-              "search: \(item.job) failed \(item.attempt + 1) time(s) (exit \(status)); its log \(item.log) ends:\n\(tail)"
+          guard item.attempt < retries else {
+            throw NotebookError(
+              "search: \(item.job) failed \(item.attempt + 1) time(s) (exit \(status)); its log \(item.log) ends:\n\(SearchDriver.tail(of: item.log))"
             )
           }
+          progress.say("search: \(item.job) failed (exit \(status)); retrying (\(item.attempt + 1) of \(retries))")
+          queue.append((item.job, item.attempt + 1))
         }
+        if try TrialWorker.isDone(item.job, ledger: ledger) { advanced = true }
       }
+      try fill(ledger: ledger, progress: progress)
+      if advanced { return }
     }
-    if let failure { throw failure }
+  }
+
+  deinit {
+    // A driver that fails leaves no orphans behind: its workers' claims would then be stale anyway.
+    for item in running where item.process.isRunning { item.process.terminate() }
   }
 }
 
@@ -333,14 +366,19 @@ struct SearchDriver {
     while true {
       switch try Self.schedule(ledger) {
       case .need(let jobs):
-        try backend.execute(jobs.map(SearchJob.trial), ledger: ledger, progress: progress)
+        try backend.submit(jobs.map(SearchJob.trial), ledger: ledger, progress: progress)
+        try backend.waitForProgress(ledger: ledger, progress: progress)
       case .done(let decisions):
-        let finals = try definition.seeds.filter { try ledger.final($0) == nil }
+        var finals = try definition.seeds.filter { try ledger.final($0) == nil }
         if !finals.isEmpty {
           progress.say(
             "search: chose trial \(decisions.chosen) (\(definition.trials[decisions.chosen].label)); final runs, seeds \(finals.map(String.init).joined(separator: ","))"
           )
-          try backend.execute(finals.map { .final(seed: $0) }, ledger: ledger, progress: progress)
+        }
+        while !finals.isEmpty {
+          try backend.submit(finals.map { .final(seed: $0) }, ledger: ledger, progress: progress)
+          try backend.waitForProgress(ledger: ledger, progress: progress)
+          finals = try finals.filter { try ledger.final($0) == nil }
         }
         let outcome = try SearchOutcome(
           ledger: ledger, decisions: decisions, wallSeconds: Date().timeIntervalSince(progress.started))

@@ -9,49 +9,89 @@ import VPFiles
 /// A driver killed and started again finds the arrays it had submitted (each wave file records its array id)
 /// and waits for them instead of submitting them twice; a task's claim names its Slurm job, so a task that
 /// died without a record is recognised once Slurm no longer lists it.
-struct SlurmBackend: SearchBackend {
+final class SlurmBackend: SearchBackend {
   let binary: String
   /// `sbatch` options passed through (split at spaces).
   let options: String
   let retries: Int
+  /// Jobs submitted and not yet recorded: their array, task index and attempt.
+  private var inFlight: [SearchJob: (array: String, index: Int, attempt: Int)] = [:]
 
-  func execute(_ jobs: [SearchJob], ledger: Ledger, progress: SearchProgress) throws {
-    var pending = try jobs.filter { try !TrialWorker.isDone($0, ledger: ledger) }
-    var attempt = 0
-    while !pending.isEmpty {
-      // Arrays of at most `maxArraySize` tasks (Slurm's MaxArraySize, 1001 by default, bounds the index).
-      let chunks = stride(from: 0, to: pending.count, by: maxArraySize).map {
-        Array(pending[$0..<min(pending.count, $0 + maxArraySize)])
-      }
-      let waves = try chunks.map { try submitOrFind($0, attempt: attempt, ledger: ledger, progress: progress) }
-      for (wave, chunk) in zip(waves, chunks) { try wait(for: wave.arrayID, progress: progress, count: chunk.count) }
-      var failed: [(job: SearchJob, log: String)] = []
-      for (wave, chunk) in zip(waves, chunks) {
-        for (index, job) in chunk.enumerated() {
-          let log = ledger.logFolder + "/\(wave.arrayID)_\(index).out"
-          if try isRecorded(job, log: log, ledger: ledger) {
-            progress.jobFinished(job, ledger: ledger)
-            continue
+  init(binary: String, options: String, retries: Int) {
+    self.binary = binary
+    self.options = options
+    self.retries = retries
+  }
+
+  func submit(_ jobs: [SearchJob], ledger: Ledger, progress: SearchProgress) throws {
+    let new = try jobs.filter { try inFlight[$0] == nil && !TrialWorker.isDone($0, ledger: ledger) }
+    try submit(new, attempt: 0, ledger: ledger, progress: progress)
+  }
+
+  private func submit(_ jobs: [SearchJob], attempt: Int, ledger: Ledger, progress: SearchProgress) throws {
+    guard !jobs.isEmpty else { return }
+    // Arrays of at most `maxArraySize` tasks (Slurm's MaxArraySize, 1001 by default, bounds the index).
+    for start in stride(from: 0, to: jobs.count, by: maxArraySize) {
+      let chunk = Array(jobs[start..<min(jobs.count, start + maxArraySize)])
+      let wave = try submitOrFind(chunk, attempt: attempt, ledger: ledger, progress: progress)
+      for (index, job) in chunk.enumerated() { inFlight[job] = (wave.arrayID, index, attempt) }
+    }
+  }
+
+  func waitForProgress(ledger: Ledger, progress: SearchProgress) throws {
+    var delay = 0.5
+    var lastSaid = Date()
+    while !inFlight.isEmpty {
+      var advanced = false
+      var failed: [(job: SearchJob, log: String, attempt: Int)] = []
+      let queued = Dictionary(
+        uniqueKeysWithValues: Set(inFlight.values.map(\.array)).map { ($0, SlurmCommands.isQueued($0)) })
+      for (job, place) in inFlight.sorted(by: { $0.value.index < $1.value.index }) {
+        let log = ledger.logFolder + "/\(place.array)_\(place.index).out"
+        // A task's record counts as soon as it is there, while the rest of its array still runs.
+        if try TrialWorker.isDone(job, ledger: ledger) {
+          inFlight[job] = nil
+          progress.jobFinished(job, ledger: ledger)
+          advanced = true
+          continue
+        }
+        guard queued[place.array] == false else { continue }
+        // The array has left the queue and this job has no record (yet).
+        if try isRecorded(job, log: log, ledger: ledger) {
+          inFlight[job] = nil
+          progress.jobFinished(job, ledger: ledger)
+          advanced = true
+        } else if let claim = ledger.holder(job.name), !Ledger.isStale(claim) {
+          // Another driver's task (or a task of an array this driver submitted before a restart) runs it.
+          try SearchDriver.waitForRecord(
+            job, ledger: ledger, holder: "\(claim.host) (Slurm job \(claim.slurmJob ?? "?"))", progress: progress)
+          if try TrialWorker.isDone(job, ledger: ledger) {
+            inFlight[job] = nil
+            advanced = true
           }
-          if let claim = ledger.holder(job.name), !Ledger.isStale(claim) {
-            try SearchDriver.waitForRecord(
-              job, ledger: ledger, holder: "\(claim.host) (Slurm job \(claim.slurmJob ?? "?"))", progress: progress)
-            if try TrialWorker.isDone(job, ledger: ledger) { continue }
-          }
-          failed.append((job, log))
+        } else {
+          inFlight[job] = nil
+          failed.append((job, log, place.attempt))
         }
       }
-      guard !failed.isEmpty else { return }
-      if attempt >= retries {
-        let first = failed[0]
+      if let worst = failed.first(where: { $0.attempt >= retries }) {
         throw NotebookError(
-          "search: \(failed.count) Slurm task(s) failed \(attempt + 1) time(s), e.g. \(first.job); its log \(first.log) ends:\n\(SearchDriver.tail(of: first.log))"
+          "search: \(worst.job) failed \(worst.attempt + 1) time(s) as a Slurm task; its log \(worst.log) ends:\n\(SearchDriver.tail(of: worst.log))"
         )
       }
-      attempt += 1
-      progress.say(
-        "search: \(failed.count) Slurm task(s) left no record; resubmitting (\(attempt) of \(retries))")
-      pending = failed.map(\.job)
+      for attempt in Set(failed.map(\.attempt)).sorted() {
+        let jobs = failed.filter { $0.attempt == attempt }.map(\.job)
+        progress.say(
+          "search: \(jobs.count) Slurm task(s) left no record; resubmitting (\(attempt + 1) of \(retries))")
+        try submit(jobs, attempt: attempt + 1, ledger: ledger, progress: progress)
+      }
+      if advanced { return }
+      Thread.sleep(forTimeInterval: delay)
+      delay = min(delay * 1.5, 5)
+      if Date().timeIntervalSince(lastSaid) > 30 {
+        progress.say("search: waiting for \(inFlight.count) Slurm task(s)")
+        lastSaid = Date()
+      }
     }
   }
 
@@ -124,19 +164,6 @@ struct SlurmBackend: SearchBackend {
     return Wave(file: file, arrayID: id)
   }
 
-  /// Polls `squeue` until the array has left the queue.
-  private func wait(for id: String, progress: SearchProgress, count: Int) throws {
-    var delay = 0.5
-    var lastSaid = Date()
-    while SlurmCommands.isQueued(id) != false {
-      Thread.sleep(forTimeInterval: delay)
-      delay = min(delay * 1.5, 5)
-      if Date().timeIntervalSince(lastSaid) > 30 {
-        progress.say("search: waiting for Slurm array \(id) (\(count) task(s))")
-        lastSaid = Date()
-      }
-    }
-  }
 }
 
 /// The Slurm commands the backend uses, run without a shell.
