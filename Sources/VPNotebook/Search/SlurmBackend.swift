@@ -1,10 +1,11 @@
 import Foundation
 import VPFiles
 
-/// Jobs run as Slurm job arrays: every step of the search (the jobs the scheduler needs at once: all trials of
-/// a grid, ASHA's pending jobs, the final runs) is one array whose task i runs `vpbook trial LEDGER --wave FILE`
-/// on line i of FILE. The driver polls `squeue` until the array has left the queue, then reads the ledger:
-/// a job without its record is resubmitted (up to `retries` times) and then reported with its Slurm log.
+/// Jobs run as Slurm job arrays: the jobs submitted together (all trials of a grid, the ASHA jobs decided
+/// since the last submission, the final runs) are one array whose task i runs `vpbook trial LEDGER --wave
+/// FILE` on line i of FILE. A job counts as done as soon as its record is in the ledger; a job whose array has
+/// left the queue (`squeue`) without its record is resubmitted (up to `retries` times) and then reported with
+/// its Slurm log.
 ///
 /// A driver killed and started again finds the arrays it had submitted (each wave file records its array id)
 /// and waits for them instead of submitting them twice; a task's claim names its Slurm job, so a task that

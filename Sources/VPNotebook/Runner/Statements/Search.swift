@@ -40,7 +40,7 @@ struct SearchStatement: NotebookStatement {
     help: "Worker processes on this machine (1: in the notebook's process).")
   static let on = OptionSpec(
     name: "on", type: .choice(["local", "slurm"]), defaultText: "local",
-    help: "Where trials run: local, or slurm (each step of the search one job array; see docs/SCALING.md).")
+    help: "Where trials run: local, or slurm (as job arrays; see docs/SCALING.md).")
   static let slurm = OptionSpec(
     name: "slurm", type: .text, defaultText: nil,
     help: "sbatch options passed through, e.g. \"--partition=cpu --time=01:00:00 --cpus-per-task=2\".")
