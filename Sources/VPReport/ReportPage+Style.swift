@@ -30,6 +30,7 @@ extension ReportPage {
     .vp-toc ol { margin: 0; padding-left: 1.25rem; }
     figure.vp-figure { margin: 1.75rem auto; text-align: center; }
     figure.vp-figure > svg, figure.vp-figure > img { display: block; margin: 0 auto; }
+    .vp-summary { text-align: left; }
     svg.vp-chart { max-width: 100%; height: auto; overflow: visible; }
     figcaption, table.vp-table caption { font-size: 0.92rem; color: var(--ink); margin-top: 0.5rem;
       text-align: center; }

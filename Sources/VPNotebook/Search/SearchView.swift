@@ -32,6 +32,7 @@ enum SearchView {
     let axes = outcome.axes.map { "\($0[0]) (\($0.count - 1))" }.joined(separator: " × ")
     let seedsText = outcome.finals.map { String($0.seed) }.joined(separator: ", ")
     let html = """
+      <div class="vp-summary">
       <p>\(HTML.escape(strategyText(outcome))) over \(outcome.trials.count) of the \(outcome.gridSize) points of \
       \(HTML.escape(axes)), selected on the validation split.</p>
       <p><strong>Chosen: trial \(chosen.id), \(HTML.escape(chosen.label))</strong> — validation \
@@ -43,6 +44,7 @@ enum SearchView {
       \(String(format: "%.0f", outcome.trialSeconds)) s of trial training against about \
       \(String(format: "%.0f", outcome.fullGridSeconds)) s for the full grid (from each trial's seconds per \
       epoch).</p>
+      </div>
       """
     return Panel(kind: .note, title: "Search", html: html)
   }
