@@ -4,7 +4,7 @@
 SWIFT ?= swift
 RELEASE = $(SWIFT) build -c release
 
-.PHONY: setup build test report bench fuzz lint clean
+.PHONY: setup build test report bench bench-torch fuzz lint clean
 
 setup:
 	@bash scripts/setup.sh
@@ -22,6 +22,9 @@ report: build
 
 bench: setup
 	$(SWIFT) run -c release vpbench
+
+bench-torch: setup   # vpbook against PyTorch in one run (a ~5 GB PyTorch virtual environment in .venv-bench)
+	@bash scripts/bench-torch.sh $(ARGS)
 
 fuzz: setup   # libFuzzer on every parser of untrusted bytes (not part of make test): RUNS=… per target
 	@bash scripts/fuzz.sh $(or $(RUNS),1000000)
