@@ -27,7 +27,7 @@ let package = Package(
     .executableTarget(
       name: "vpbook",
       dependencies: [
-        "VPModels", "VPImage", "VPData", "VPEngine", "VPNotebook", "VPCheckpoint", "VPFiles",
+        "VPModels", "VPImage", "VPData", "VPEngine", "VPNotebook", "VPCheckpoint", "VPFiles", "VPTensor",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(name: "vpbench", dependencies: ["VPModels", "VPTensor", "VPAssets"], swiftSettings: fastMath),
@@ -84,7 +84,7 @@ let package = Package(
     .testTarget(name: "VPFilesTests", dependencies: ["VPFiles"]),
     .testTarget(name: "VPReportTests", dependencies: ["VPReport", "VPTestSupport"], exclude: ["Golden"]),
     .testTarget(
-      name: "VPNotebookTests", dependencies: ["VPNotebook", "VPEngine", "VPImage", "VPTestSupport"], exclude: ["Golden"]
+      name: "VPNotebookTests", dependencies: ["VPNotebook", "VPEngine", "VPImage", "VPTensor", "VPTestSupport"], exclude: ["Golden"]
     ),
     .testTarget(
       name: "VPEngineTests", dependencies: ["VPEngine", "VPModels", "VPData", "VPTensor", "VPTestSupport"],

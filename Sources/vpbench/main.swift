@@ -48,6 +48,7 @@ func time(_ repeats: Int, _ body: () -> Void) -> Double {
   return best
 }
 
+BLASKernels.ensure()
 var arguments = Array(CommandLine.arguments.dropFirst())
 let quick = arguments.contains("--quick")
 var onlyModel: String? = nil

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VPTensor
 
 @main
 struct VPBook: ParsableCommand {
@@ -14,6 +15,12 @@ struct VPBook: ParsableCommand {
     subcommands: [
       Classify.self, Train.self, Search.self, Run.self, Watch.self, Clean.self, CheckReport.self, Trial.self,
     ])
+
+  /// OpenBLAS's kernels are chosen when it loads; run with the right ones (`BLASKernels.ensure`).
+  static func main() {
+    BLASKernels.ensure()
+    main(nil)
+  }
 }
 
 /// The version printed by `--version` and recorded in results.

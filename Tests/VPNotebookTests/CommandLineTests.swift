@@ -1,5 +1,6 @@
 import Foundation
 import VPNotebook
+import VPTensor
 import XCTest
 
 /// The real `vpbook` binary, as a user runs it: its output and exit codes.
@@ -27,6 +28,29 @@ final class CommandLineTests: XCTestCase {
     XCTAssertTrue(lines[2].hasSuffix("% over 2 seed(s)"), lines[2])
     let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any]
     XCTAssertEqual((report?["results"] as? [Any])?.count, 2)
+  }
+
+  /// vpbook runs with the kernel set the CPU allows (the manifest names it), the portable one on request,
+  /// and the user's `OPENBLAS_CORETYPE` when it is set.
+  func testVpbookChoosesOpenBLASKernelsAndTheManifestNamesThem() throws {
+    try requireAssets()
+    guard BLASKernels.cpuFlags.isSuperset(of: ["avx2", "fma"]) else { throw XCTSkip("no AVX2 on this CPU") }
+    let scratch = try Scratch()
+    let notebook = scratch.write("nb.md", "```vp\nmodel mobilenet_v2\n```\n")
+    func kernels(_ environment: [String: String]) throws -> String {
+      let json = scratch.path("out.json")
+      let result = try run(
+        ["run", notebook, "-o", scratch.path("out.html"), "--no-cache"],
+        environment: environment)
+      XCTAssertEqual(result.status, 0, result.stderr)
+      let text = try String(contentsOfFile: json, encoding: .utf8)
+      let line = text.split(separator: "\n").first { $0.contains("\"OpenBLAS\"") } ?? ""
+      return String(line)
+    }
+    let chosen = try kernels(["OPENBLAS_CORETYPE": ""])
+    XCTAssertTrue(BLASKernels.modern.contains { chosen.lowercased().contains(" \($0) ") }, chosen)
+    XCTAssertTrue(try kernels(["OPENBLAS_CORETYPE": "", "VPBOOK_PORTABLE": "1"]).contains(" Haswell "))
+    XCTAssertTrue(try kernels(["OPENBLAS_CORETYPE": "Prescott"]).contains(" Prescott "))
   }
 
   func testTrainWritesOneCSVLinePerSeedBesideItsJSON() throws {

@@ -1,0 +1,61 @@
+import CBLAS
+import Foundation
+
+/// Which of OpenBLAS's kernel sets runs, and making it the right one.
+///
+/// OpenBLAS's `DYNAMIC_ARCH` build picks its kernels from the CPU's model when the library loads. It does not
+/// recognise every CPU: on a virtual "Intel(R) Xeon(R) Processor" with AVX-512 it falls back to its SSE3
+/// *Prescott* kernels, 3× slower than the AVX-512 ones (docs/PERFORMANCE.md). The choice is made before any
+/// Swift code runs, so the executables call `ensure()` first: when OpenBLAS chose a kernel set older than
+/// the CPU's instructions allow, the process executes itself again with `OPENBLAS_CORETYPE` set.
+public enum BLASKernels {
+  /// The kernel set OpenBLAS runs (`Prescott`, `Haswell`, `SkylakeX` …).
+  public static var current: String {
+    guard let name = openblas_get_corename() else { return "unknown" }
+    return String(cString: name)
+  }
+
+  /// Kernel sets that use at least AVX2 and FMA: a choice among them is left alone.
+  public static let modern: Set<String> = [
+    "haswell", "skylakex", "cooperlake", "sapphirerapids", "zen", "zen2", "zen3", "zen4",
+  ]
+
+  /// The kernel set to ask for, or nil to keep OpenBLAS's: `Haswell` in portable mode (the same kernels on
+  /// every AVX2 machine); otherwise `SkylakeX` on a CPU with AVX-512 (F, BW, DQ, VL) and `Haswell` on one with
+  /// AVX2 and FMA, when OpenBLAS chose an older set.
+  public static func preferred(cpuFlags flags: Set<String>, current: String, portable: Bool) -> String? {
+    let avx2 = flags.contains("avx2") && flags.contains("fma")
+    if portable { return avx2 && current.lowercased() != "haswell" ? "Haswell" : nil }
+    guard !modern.contains(current.lowercased()) else { return nil }
+    if ["avx512f", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains) { return "SkylakeX" }
+    return avx2 ? "Haswell" : nil
+  }
+
+  /// The CPU's feature flags (`/proc/cpuinfo`; empty elsewhere).
+  public static var cpuFlags: Set<String> {
+    guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+      let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
+      let list = line.split(separator: ":", maxSplits: 1).last
+    else { return [] }
+    return Set(list.split(separator: " ").map(String.init))
+  }
+
+  /// Executes this process again with the preferred kernel set, once, unless `OPENBLAS_CORETYPE` is already
+  /// set (the user's choice wins). `VPBOOK_PORTABLE=1` asks for the same kernels everywhere. A failed
+  /// re-execution leaves the process running as it was.
+  public static func ensure() {
+    let environment = ProcessInfo.processInfo.environment
+    guard (environment["OPENBLAS_CORETYPE"] ?? "").isEmpty, (environment["VPBOOK_BLAS_CHOSEN"] ?? "").isEmpty else {
+      return
+    }
+    guard
+      let wanted = preferred(
+        cpuFlags: cpuFlags, current: current, portable: environment["VPBOOK_PORTABLE"] == "1")
+    else { return }
+    setenv("OPENBLAS_CORETYPE", wanted, 1)
+    setenv("VPBOOK_BLAS_CHOSEN", wanted, 1)
+    execv("/proc/self/exe", CommandLine.unsafeArgv)
+    // Still here: the re-execution failed; go on with OpenBLAS's choice.
+    unsetenv("OPENBLAS_CORETYPE")
+  }
+}
