@@ -461,8 +461,6 @@ struct SearchOutcome: Codable, Sendable {
       let trialSeconds = records.map(\.seconds).reduce(0, +)
       seconds += trialSeconds
       gridSeconds += trialSeconds / Double(last.epochs) * Double(plan.maxEpochs)
-      let promotedFurther = decisions.reached[config.id] > last.epochs
-      precondition(!promotedFurther)
       trials.append(
         Trial(
           id: config.id, point: config.point, label: config.label, epochs: last.epochs,
