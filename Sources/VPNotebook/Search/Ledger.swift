@@ -112,6 +112,16 @@ final class Ledger: @unchecked Sendable {
     var record = record
     record.stateSHA256 = try Ledger.write(state, to: statePath(record.trial, record.epochs))
     try Ledger.write(record, to: rungPath(record.trial, record.epochs))
+    lock.lock()
+    rungs[TrialJobKey(trial: record.trial, epochs: record.epochs)] = record
+    lock.unlock()
+  }
+
+  /// The records this ledger object has read or written so far (no file system access).
+  var knownRecords: [RungRecord] {
+    lock.lock()
+    defer { lock.unlock() }
+    return Array(rungs.values)
   }
 
   func final(_ seed: UInt64) throws -> FinalRecord? {

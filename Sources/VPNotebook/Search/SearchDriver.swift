@@ -167,38 +167,24 @@ final class SearchProgress: @unchecked Sendable {
     let (epochs, running) = (trialEpochs, running)
     let perEpoch = trialSeconds / Double(max(1, trialEpochs))
     lock.unlock()
-    let best = SearchProgress.best(ledger)
+    // From the records this process has read or written (no file system access per job: on a shared file
+    // system a search of 1000 trials would otherwise stat thousands of missing records for every line).
+    let known = ledger.knownRecords
+    let best = known.max { ($0.score, -$0.trial) < ($1.score, -$1.trial) }
+    let bestText =
+      best.map { String(format: "%.1f %% (trial %d, %d epochs)", $0.score * 100, $0.trial, $0.epochs) } ?? "–"
+    let spent = Dictionary(known.map { ($0.trial, $0.epochs) }, uniquingKeysWith: max).values.reduce(0, +)
     let budget = SearchProgress.expectedEpochs(ledger.definition.plan)
-    let left = max(0, Double(budget - SearchProgress.spentEpochs(ledger)) * perEpoch)
+    let left = max(0, Double(budget - spent) * perEpoch)
     let rungs = ledger.definition.plan.rungs
-    let reported = rungs.map { epochs in
-      ledger.definition.trials.indices.filter { (try? ledger.rung($0, epochs)) != nil }.count
-    }
+    let reported = rungs.map { epochs in known.filter { $0.epochs == epochs }.count }
     say(
       String(
         format:
           "search: trial %d reached epoch %d (val %.1f %%) · at rungs %@: %@ of %d trials · %d running · best val %@ · %d trial-epochs this run, about %.0f s of trials left",
         t.trial, t.to, record.score * 100, rungs.map(String.init).joined(separator: "/"),
-        reported.map(String.init).joined(separator: "/"), ledger.definition.trials.count, running, best, epochs, left))
-  }
-
-  /// The best validation accuracy recorded so far, with its trial and epochs.
-  static func best(_ ledger: Ledger) -> String {
-    var best: RungRecord?
-    for trial in ledger.definition.trials.indices {
-      for record in (try? ledger.records(trial)) ?? [] where best == nil || record.score > best!.score {
-        best = record
-      }
-    }
-    guard let best else { return "–" }
-    return String(format: "%.1f %% (trial %d, %d epochs)", best.score * 100, best.trial, best.epochs)
-  }
-
-  /// Trial-epochs recorded in the ledger.
-  static func spentEpochs(_ ledger: Ledger) -> Int {
-    ledger.definition.trials.indices.reduce(0) { sum, trial in
-      sum + ((try? ledger.records(trial))?.map(\.epochs).max() ?? 0)
-    }
+        reported.map(String.init).joined(separator: "/"), ledger.definition.trials.count, running, bestText, epochs,
+        left))
   }
 
   /// About how many trial-epochs the strategy spends: all of them for grid and random; for ASHA, every
