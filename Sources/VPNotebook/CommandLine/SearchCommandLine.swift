@@ -32,19 +32,13 @@ public enum SearchCommandLine {
   /// Every flag: the statements' word flags, `model`'s, `search`'s (axes first: `--image`, `--per-class` are
   /// the search's), then `data`'s and `prompt`'s remaining options, then the command's own.
   static var flags: [Flag] {
-    var flags = TrainCommandLine.ownOptions.filter { ["model", "data", "prompt"].contains($0.name) }
-    func add(_ verb: String, _ specs: [OptionSpec]) {
-      for spec in specs where !(verb == "search" && spec.name == "name") {
-        let name = verb == "data" && spec.name == "seed" ? "data-seed" : String(spec.flag.dropFirst(2))
-        guard !flags.contains(where: { $0.name == name }) else { continue }
-        flags.append(Flag(verb: verb, spec: spec, name: name, preset: TrainCommandLine.presets[spec.name]))
-      }
-    }
-    add("model", ModelStatement.options(word: nil))
-    add("search", SearchStatement.options(word: nil))
-    add("data", DataStatement.options(word: nil))
-    add("prompt", PromptStatement.options(word: nil))
-    return flags + own
+    TrainCommandLine.flags(
+      [
+        ("model", []), ("data", []), ("prompt", []), ("model", ModelStatement.options(word: nil)),
+        ("search", SearchStatement.options(word: nil)), ("data", DataStatement.options(word: nil)),
+        ("prompt", PromptStatement.options(word: nil)), ("vpbook", []),
+      ], own: TrainCommandLine.ownOptions.filter { ["model", "data", "prompt"].contains($0.name) } + own,
+      leftOut: [("search", "name")])
   }
 
   public static var help: String {
@@ -91,10 +85,10 @@ public enum SearchCommandLine {
     if models.count > 1 { raw.options.insert(.init(key: "model", value: models.joined(separator: ",")), at: 0) }
     if dataSets.count > 1 { raw.options.insert(.init(key: "data", value: dataSets.joined(separator: ",")), at: 0) }
     var search = try TrainCommandLine.decode(SearchStatement.self, raw)
+    let here = FileManager.default.currentDirectoryPath
     for index in search.points.indices {
-      if let name = search.points[index].run.dataName {
-        search.points[index].run.dataName = InputFiles.resolveDataName(
-          name, baseDirectory: FileManager.default.currentDirectoryPath)
+      search.points[index].run.dataName = search.points[index].run.dataName.map {
+        InputFiles.resolveDataName($0, baseDirectory: here)
       }
     }
     let definition = try search.makeDefinition(model: model.choice, data: data.spec, prompt: prompt.config)

@@ -93,20 +93,30 @@ public enum TrainCommandLine {
   /// Every flag: the command's own, then each statement's options in table order (a data draw's `seed` is
   /// `--data-seed`, since `--seed` is the training seed's).
   static var flags: [Flag] {
+    flags(
+      [
+        ("model", ModelStatement.options(word: nil)), ("data", DataStatement.options(word: nil)),
+        ("prompt", PromptStatement.options(word: nil)), ("train", TrainStatement.options(word: nil)), ("vpbook", []),
+      ], own: ownOptions, leftOut: notebookOnly)
+  }
+
+  /// The flags of a command made of statements: for each `(verb, specs)` in order, the command's own flags
+  /// of that verb, then the statement's options not `leftOut` (a name already taken keeps its first owner;
+  /// the data draw's `seed` is `--data-seed`; presets from `presets`).
+  static func flags(
+    _ sections: [(verb: String, specs: [OptionSpec])], own: [Flag], leftOut: [(verb: String, option: String)]
+  )
+    -> [Flag]
+  {
     var flags: [Flag] = []
-    func add(_ verb: String, _ specs: [OptionSpec]) {
-      flags += ownOptions.filter { $0.verb == verb }
-      for spec in specs where !notebookOnly.contains(where: { $0 == (verb, spec.name) }) {
+    for (verb, specs) in sections {
+      flags += own.filter { flag in flag.verb == verb && !flags.contains { $0.name == flag.name } }
+      for spec in specs where !leftOut.contains(where: { $0 == (verb, spec.name) }) {
         let name = verb == "data" && spec.name == "seed" ? "data-seed" : String(spec.flag.dropFirst(2))
         guard !flags.contains(where: { $0.name == name }) else { continue }
         flags.append(Flag(verb: verb, spec: spec, name: name, preset: presets[spec.name]))
       }
     }
-    add("model", ModelStatement.options(word: nil))
-    add("data", DataStatement.options(word: nil))
-    add("prompt", PromptStatement.options(word: nil))
-    add("train", TrainStatement.options(word: nil))
-    add("vpbook", [])
     return flags
   }
 

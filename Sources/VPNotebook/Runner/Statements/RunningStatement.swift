@@ -79,12 +79,7 @@ extension RunningStatement {
         }
       }
     }
-    for index in runs.indices {
-      if let name = runs[index].dataName {
-        runs[index].dataName = InputFiles.resolveDataName(name, baseDirectory: context.baseDirectory)
-        try InputFiles.checkDataExists(runs[index].dataName!, written: name, file: context.file, line: context.line)
-      }
-    }
+    for index in runs.indices { runs[index].dataName = try runs[index].dataName.map(context.resolveData) }
     for spec in runs {
       context.write(.run(spec.name))
       context.session.runs.append((spec.name, spec.method))

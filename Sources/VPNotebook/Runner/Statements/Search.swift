@@ -123,13 +123,7 @@ struct SearchStatement: NotebookStatement {
     try context.needs(.model)
     try context.needs(.data)
     try context.needs(.prompt)
-    for index in points.indices {
-      if let name = points[index].run.dataName {
-        points[index].run.dataName = InputFiles.resolveDataName(name, baseDirectory: context.baseDirectory)
-        try InputFiles.checkDataExists(
-          points[index].run.dataName!, written: name, file: context.file, line: context.line)
-      }
-    }
+    for index in points.indices { points[index].run.dataName = try points[index].run.dataName.map(context.resolveData) }
     if let model = context.session.model, let data = context.session.data, let prompt = context.session.prompt {
       do {
         definition = try makeDefinition(model: model, data: data, prompt: prompt)

@@ -128,6 +128,14 @@ struct PlanContext {
     if !block.writes.contains(slot) { block.writes.append(slot) }
   }
 
+  /// A data set named by a run option (a `sweep` or `search` axis), resolved as the `data` statement resolves
+  /// its name, and checked to exist.
+  func resolveData(_ written: String) throws -> String {
+    let name = InputFiles.resolveDataName(written, baseDirectory: baseDirectory)
+    try InputFiles.checkDataExists(name, written: written, file: file, line: line)
+    return name
+  }
+
   /// A path as the notebook's folder (or the caller's) resolves it.
   func resolve(_ path: String) -> String { InputFiles.resolve(path, baseDirectory: baseDirectory) }
 }
