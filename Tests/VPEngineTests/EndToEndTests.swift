@@ -15,12 +15,7 @@ final class EndToEndTests: XCTestCase {
 
   private func experiment() throws -> Experiment {
     if let e = Self.cached { return e }
-    try TestAssets.requireFashionMNIST()
-    _ = try TestAssets.path("models/mobilenet_v2-b0353104.pth")
-    let model = try ModelZoo.load(.mobilenetV2)
-    let data = try DataCatalog.prepare(
-      DataSpec(name: "fashion-mnist", perClass: 20, validationPerClass: 5, test: 100), side: 16)
-    let e = try Experiment(model: model, train: data.train, validation: data.validation, test: data.test)
+    let e = try smallFashionExperiment(perClass: 20, validation: 5, test: 100)
     Self.cached = e
     return e
   }

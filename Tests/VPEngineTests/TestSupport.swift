@@ -1,12 +1,24 @@
 import Foundation
 import VPData
 import VPEngine
+import VPModels
 @_exported import VPTestSupport
 import XCTest
 
 extension TestAssets {
   /// Fails (or skips with `VPBOOK_ALLOW_MISSING_ASSETS=1`) when Fashion-MNIST is not where `DataCatalog` looks.
   static func requireFashionMNIST() throws { _ = try fashionMNISTDirectory() }
+}
+
+/// MobileNetV2 with its installed weights on the first `perClass` / `validation` images per class of
+/// Fashion-MNIST's training file and its first `test` test images, at 16 px (a real, small training setup).
+func smallFashionExperiment(perClass: Int, validation: Int, test: Int) throws -> Experiment {
+  try TestAssets.requireFashionMNIST()
+  _ = try TestAssets.path("models/mobilenet_v2-b0353104.pth")
+  let model = try ModelZoo.load(.mobilenetV2)
+  let data = try DataCatalog.prepare(
+    DataSpec(name: "fashion-mnist", perClass: perClass, validationPerClass: validation, test: test), side: 16)
+  return try Experiment(model: model, train: data.train, validation: data.validation, test: data.test)
 }
 
 /// A fixture file of this target (`VPTestSupport.fixtureURL` with this target's bundle).

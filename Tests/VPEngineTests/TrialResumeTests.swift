@@ -12,12 +12,7 @@ final class TrialResumeTests: XCTestCase {
 
   private func experiment() throws -> Experiment {
     if let e = Self.cached { return e }
-    try TestAssets.requireFashionMNIST()
-    _ = try TestAssets.path("models/mobilenet_v2-b0353104.pth")
-    let model = try ModelZoo.load(.mobilenetV2)
-    let data = try DataCatalog.prepare(
-      DataSpec(name: "fashion-mnist", perClass: 12, validationPerClass: 4, test: 40), side: 16)
-    let e = try Experiment(model: model, train: data.train, validation: data.validation, test: data.test)
+    let e = try smallFashionExperiment(perClass: 12, validation: 4, test: 40)
     Self.cached = e
     return e
   }

@@ -294,9 +294,10 @@ final class Scratch {
   /// Runs `notebook` with the cache and outputs inside this folder.
   func run(
     _ notebook: String, parameters: [String] = [], keepGoing: Bool = false, useCache: Bool = true,
-    unsafe: Bool = false, output: String? = nil
+    unsafe: Bool = false, output: String? = nil, onEvent: (@Sendable (RunnerEvent) -> Void)? = nil
   ) throws -> RunOutcome {
     var options = RunnerOptions()
+    options.onEvent = onEvent
     options.parameterOverrides = parameters
     options.keepGoing = keepGoing
     options.useCache = useCache

@@ -281,12 +281,8 @@ final class SearchNotebookTests: XCTestCase {
       ```
       """)
     let notes = CollectedLines()
-    var options = RunnerOptions()
-    options.cacheDirectory = scratch.path("cache")
-    options.outputHTML = scratch.path("output/nb.html")
-    options.vpbookVersion = "test"
-    options.onEvent = { event in if case .note(let text) = event { notes.add(text) } }
-    let first = try NotebookRunner(resources: sharedRunnerResources).run(notebook: notebook, options: options)
+    let onEvent: @Sendable (RunnerEvent) -> Void = { event in if case .note(let text) = event { notes.add(text) } }
+    let first = try scratch.run(notebook, onEvent: onEvent)
     XCTAssertTrue(first.succeeded, "\(first.errors)")
     for text in [
       "Chosen: trial ", "Trials: validation accuracy", "Validation accuracy (%) per epoch of every trial",
@@ -318,7 +314,7 @@ final class SearchNotebookTests: XCTestCase {
       try FileManager.default.removeItem(atPath: scratch.path("cache/" + entry))
     }
     notes.removeAll()
-    let again = try NotebookRunner(resources: sharedRunnerResources).run(notebook: notebook, options: options)
+    let again = try scratch.run(notebook, onEvent: onEvent)
     XCTAssertTrue(again.succeeded, "\(again.errors)")
     XCTAssertEqual(again.cachedCount, 0)
     XCTAssertTrue(notes.texts.filter { $0.contains(": image=") }.isEmpty, notes.texts.joined(separator: "\n"))
