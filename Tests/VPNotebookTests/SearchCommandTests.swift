@@ -133,14 +133,18 @@ final class SearchCommandTests: XCTestCase {
     let ledger = scratch.path("l")
     let a = Process()
     a.executableURL = URL(fileURLWithPath: try vpbookBinary())
-    // Jobs long enough (20 images per class) for the two drivers to overlap.
-    a.arguments = arguments(ledger: ledger, csv: scratch.path("a.csv"), perClass: 20)
+    // Jobs long enough (60 images per class, about a second each with the fastest kernels seen here) for the
+    // second driver to start while the first is still at its first rung.
+    a.arguments = arguments(ledger: ledger, csv: scratch.path("a.csv"), perClass: 60)
     let aErr = Pipe()
     a.standardError = aErr
     a.standardOutput = FileHandle.nullDevice
     try a.run()
-    Thread.sleep(forTimeInterval: 0.3)
-    let b = try runVPBook(arguments(ledger: ledger, csv: scratch.path("b.csv"), perClass: 20))
+    // The second starts once the first holds a claim, not after a guessed delay.
+    XCTAssertTrue(
+      waitUntil { !((try? FileManager.default.contentsOfDirectory(atPath: ledger + "/claims")) ?? []).isEmpty },
+      "the first driver never claimed a job")
+    let b = try runVPBook(arguments(ledger: ledger, csv: scratch.path("b.csv"), perClass: 60))
     let aText = String(decoding: aErr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     a.waitUntilExit()
     XCTAssertEqual(a.terminationStatus, 0, aText)
