@@ -2,9 +2,9 @@ import VPTensor
 import VPTestSupport
 import XCTest
 
-/// The kernels a trainable network needs on top of the frozen ones: convolution weight and bias gradients,
-/// against the numpy reference (relative tolerance 1e-4 of the largest reference magnitude), finite
-/// differences, and serial runs (the results must not depend on threads).
+/// The kernels a trainable network needs on top of the frozen ones: convolution weight and bias gradients and
+/// batch normalisation in training mode, against the numpy reference (relative tolerance 1e-4 of the largest
+/// reference magnitude), finite differences, and serial runs (the results must not depend on threads).
 final class TrainingKernelTests: XCTestCase {
   let tolerance: Float = 1e-4
 
@@ -150,5 +150,64 @@ final class TrainingKernelTests: XCTestCase {
     var biasSum = 0.0
     for r in 0..<(2 * 48 * 48) { biasSum += Double(gy.data[r * 16 + 5]) }
     XCTAssertEqual(Double(serial.bias[5]), biasSum, accuracy: 1e-4 * max(1, abs(biasSum)))
+  }
+
+  // MARK: - Batch norm in training mode
+
+  func testTrainingBatchNormMatchesReference() {
+    let cases = KernelCase.cases("batchnorm_train")
+    XCTAssertEqual(cases.count, 4)
+    for c in cases {
+      var bn = TrainableBatchNorm(
+        channels: c.inputs["gamma"]!.data.count, epsilon: Float(c.params["eps"]!.double!),
+        momentum: Float(c.params["momentum"]!.double!))
+      bn.gamma = c.inputs["gamma"]!.data
+      bn.beta = c.inputs["beta"]!.data
+      bn.runningMean = c.inputs["running_mean"]!.data
+      bn.runningVariance = c.inputs["running_var"]!.data
+      let ws = Workspace(parallel: true)
+      let x = ws.featureMap(copying: c.nhwc("x"))
+      let forward = bn.forwardTraining(x, workspace: ws)
+      let y = ws.tensor(consuming: forward.output)
+      assertClose(y.data, c.expectedNHWC("y").data, tolerance: tolerance, relativeTo: .largestExpected, "\(c.name) y")
+      assertClose(
+        bn.runningMean, c.outputs["running_mean"]!.data, tolerance: tolerance, relativeTo: .largestExpected,
+        "\(c.name) running mean")
+      assertClose(
+        bn.runningVariance, c.outputs["running_var"]!.data, tolerance: tolerance, relativeTo: .largestExpected,
+        "\(c.name) running variance")
+      let eval = ws.tensor(consuming: bn.forwardInference(x, workspace: ws))
+      assertClose(
+        eval.data, c.expectedNHWC("y_eval").data, tolerance: tolerance, relativeTo: .largestExpected,
+        "\(c.name) y eval")
+      let recomputed = ws.tensor(consuming: bn.forward(x, statistics: forward.statistics, workspace: ws))
+      XCTAssertEqual(recomputed, y, "\(c.name): the output recomputed from the statistics is the same bits")
+      let g = bn.backward(
+        ws.featureMap(copying: c.nhwc("gy")), input: x, statistics: forward.statistics, workspace: ws)
+      let gx = ws.tensor(consuming: g.input)
+      assertClose(
+        gx.data, c.expectedNHWC("gx").data, tolerance: tolerance, relativeTo: .largestExpected, "\(c.name) gx")
+      assertClose(g.gamma, c.outputs["ggamma"]!.data, tolerance: tolerance, relativeTo: .largestExpected, c.name)
+      assertClose(g.beta, c.outputs["gbeta"]!.data, tolerance: tolerance, relativeTo: .largestExpected, c.name)
+      ws.release(x)
+    }
+  }
+
+  func testTrainingBatchNormIsIndependentOfThreads() {
+    let x = randomTensor([3, 40, 50, 16], seed: 9)  // 6,000 rows: two reduction pieces
+    let gy = randomTensor([3, 40, 50, 16], seed: 10)
+    func run(_ parallel: Bool) -> [[Float]] {
+      var bn = TrainableBatchNorm(channels: 16)
+      bn.gamma = randomTensor([16], seed: 11).data
+      let ws = Workspace(parallel: parallel)
+      let input = ws.featureMap(copying: x)
+      let forward = bn.forwardTraining(input, workspace: ws)
+      let y = ws.tensor(consuming: forward.output)
+      let g = bn.backward(ws.featureMap(copying: gy), input: input, statistics: forward.statistics, workspace: ws)
+      let gx = ws.tensor(consuming: g.input)
+      ws.release(input)
+      return [y.data, bn.runningMean, bn.runningVariance, gx.data, g.gamma, g.beta]
+    }
+    XCTAssertEqual(run(false), run(true))
   }
 }

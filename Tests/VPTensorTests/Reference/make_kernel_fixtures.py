@@ -30,6 +30,18 @@ Ops / params:
               the extra pixel goes bottom/right.
   batchnorm   eval mode, params {eps}; y = (x-mean)/sqrt(var+eps)*gamma+beta
               per channel (axis 1); gx = gy*gamma/sqrt(var+eps).
+  batchnorm_train  training mode (PyTorch's BatchNorm2d.train()), params
+              {eps, momentum}; batch statistics over (N,H,W), biased
+              variance: y = (x-mu_B)/sqrt(var_B+eps)*gamma+beta; outputs also
+              the running statistics after the step,
+              running_mean' = (1-m)*running_mean + m*mu_B,
+              running_var'  = (1-m)*running_var + m*var_B*n/(n-1)  (n=N*H*W),
+              "y_eval" (eval mode with the updated running statistics) and
+              the gradients through the batch statistics:
+              gbeta = sum gy, ggamma = sum gy*xhat,
+              gx = gamma/sqrt(var_B+eps) * (gy - gbeta/n - xhat*ggamma/n).
+              These cases draw from their own generator (SEED + 2), after all
+              other cases, so adding them left every earlier case unchanged.
   relu        y = max(x,0); gx = gy * (x > 0).
   relu6       y = min(max(x,0),6); gx = gy * (0 < x < 6).
               Gradient cases keep every x at least 1e-3 away from 0 and 6
@@ -224,6 +236,26 @@ def conv2d_naive(x, w, b, stride, pad, groups, gy):
 def batchnorm(x, gamma, beta, mean, var, eps):
     sc = gamma / np.sqrt(var + eps)
     return (x - mean[None, :, None, None]) * sc[None, :, None, None] + beta[None, :, None, None]
+
+
+def batchnorm_train(x, gamma, beta, eps):
+    """Training-mode forward: y, batch mean, biased batch variance."""
+    mu = x.mean((0, 2, 3))
+    var = ((x - mu[None, :, None, None]) ** 2).mean((0, 2, 3))
+    return batchnorm(x, gamma, beta, mu, var, eps), mu, var
+
+
+def batchnorm_train_backward(x, gamma, gy, eps):
+    n = x.shape[0] * x.shape[2] * x.shape[3]
+    mu = x.mean((0, 2, 3))
+    var = ((x - mu[None, :, None, None]) ** 2).mean((0, 2, 3))
+    inv = 1.0 / np.sqrt(var + eps)
+    xhat = (x - mu[None, :, None, None]) * inv[None, :, None, None]
+    gbeta = gy.sum((0, 2, 3))
+    ggamma = (gy * xhat).sum((0, 2, 3))
+    gx = (gamma * inv)[None, :, None, None] * (
+        gy - gbeta[None, :, None, None] / n - xhat * ggamma[None, :, None, None] / n)
+    return gx, ggamma, gbeta
 
 
 def maxpool(x, k, s, p):
@@ -545,6 +577,40 @@ def main():
         report.append((name, e))
         add_case(name, "cross_entropy", {"reduction": "mean", "K": int(z.shape[1])},
                  {"z": z, "labels": labels}, {"loss": np.array([loss]), "gz": gz})
+
+    # ---------------- batchnorm_train (own generator: the cases above stay as they were)
+    bn_rng = np.random.default_rng(SEED + 2)
+    bn_fd_rng = np.random.default_rng(SEED + 3)
+    for name, N, C, H, W, eps, momentum, offset in (
+            ("bn_train_eps1e-5", 2, 5, 4, 3, 1e-5, 0.1, 0.0),
+            ("bn_train_eps1e-3_m0.3", 3, 8, 5, 5, 1e-3, 0.3, 0.0),
+            ("bn_train_offset_mean", 2, 4, 3, 3, 1e-5, 0.1, 20.0),
+            ("bn_train_n4_1x1", 4, 6, 1, 1, 1e-5, 0.1, 0.0)):
+        # a per-channel offset and spread: the normalisation must remove them
+        spread = f32(bn_rng.uniform(0.1, 3.0, C))
+        shift = f32(bn_rng.uniform(-1.0, 1.0, C) + offset)
+        x = f32(randn(bn_rng, N, C, H, W) * spread[None, :, None, None] + shift[None, :, None, None])
+        gamma = f32(bn_rng.uniform(0.5, 1.5, C) * np.where(bn_rng.uniform(size=C) < 0.25, -1.0, 1.0))
+        beta = randn(bn_rng, C, scale=0.5)
+        rmean = randn(bn_rng, C, scale=0.5)
+        rvar = f32(bn_rng.uniform(0.2, 2.0, C))
+        y, mu, var = batchnorm_train(x, gamma, beta, eps)
+        n = N * H * W
+        new_rmean = (1 - momentum) * rmean + momentum * mu
+        new_rvar = (1 - momentum) * rvar + momentum * var * n / (n - 1)
+        # the eval pass sees the running statistics as the Swift side stores them: rounded to float32
+        y_eval = batchnorm(x, gamma, beta, f32(new_rmean), f32(new_rvar), eps)
+        gy = randn(bn_rng, *y.shape)
+        gx, ggamma, gbeta = batchnorm_train_backward(x, gamma, gy, eps)
+        f = lambda xx, gg, bb: float(np.sum(gy * batchnorm_train(xx, gg, bb, eps)[0]))
+        e = fd_check(name, f, [x.copy(), gamma.copy(), beta.copy()], [gx, ggamma, gbeta],
+                     bn_fd_rng, npos=10)
+        report.append((name, e))
+        add_case(name, "batchnorm_train", {"eps": eps, "momentum": momentum},
+                 {"x": x, "gamma": gamma, "beta": beta, "running_mean": rmean, "running_var": rvar,
+                  "gy": gy},
+                 {"y": y, "gx": gx, "ggamma": ggamma, "gbeta": gbeta, "running_mean": new_rmean,
+                  "running_var": new_rvar, "y_eval": y_eval})
 
     doc = {"generator": "make_kernel_fixtures.py", "seed": SEED,
            "conventions": "NCHW, OIHW (groups: O x I/groups x kh x kw), linear w [out,in]; "
