@@ -41,7 +41,9 @@ let package = Package(
       swiftSettings: [.unsafeFlags(["-enable-testing"])]),
     // Markdown, front matter, parameters, HTML and SVG for reports; knows nothing of visual prompting.
     .target(name: "VPReport", dependencies: ["CCmark", .product(name: "Yams", package: "Yams")]),
-    .target(name: "VPEngine", dependencies: ["VPModels", "VPData", "VPImage", "VPTensor", "VPAssets"], swiftSettings: fastMath),
+    .target(
+      name: "VPEngine", dependencies: ["VPModels", "VPData", "VPImage", "VPTensor", "VPAssets", "VPCheckpoint"],
+      swiftSettings: fastMath),
     .target(name: "VPData", dependencies: ["VPImage", "VPCheckpoint", "VPAssets", "CZlib"]),
     .target(name: "VPModels", dependencies: ["VPTensor", "VPCheckpoint", "VPAssets"], swiftSettings: fastMath),
     .target(name: "VPAssets"),
@@ -87,7 +89,7 @@ let package = Package(
       name: "VPNotebookTests", dependencies: ["VPNotebook", "VPEngine", "VPImage", "VPTensor", "VPTestSupport"], exclude: ["Golden"]
     ),
     .testTarget(
-      name: "VPEngineTests", dependencies: ["VPEngine", "VPModels", "VPData", "VPTensor", "VPTestSupport"],
+      name: "VPEngineTests", dependencies: ["VPEngine", "VPModels", "VPData", "VPTensor", "VPCheckpoint", "VPTestSupport"],
       exclude: ["Reference"], resources: [.copy("Fixtures")]),
   ]
 )

@@ -9,7 +9,7 @@ extension Experiment {
   public func zeroShot(prompt promptConfig: PromptConfig, assignment: AssignmentMethod = .greedy) throws -> RunResult {
     try promptConfig.validate()
     let started = Date()
-    let prompt = VisualPrompt(promptConfig, normalization: model.normalization)
+    let prompt = promptConfig.makePrompt(normalization: model.normalization, seed: 0)
     let mapping = try LabelMapping(
       MappingConfig(.flm, assignment: assignment), sources: model.classCount, targets: classCount, seed: 0)
     let t0 = Date()
@@ -34,7 +34,7 @@ extension Experiment {
     try requireMemory(
       promptConfig.batchBytes(64), "baseline: a batch of 64 images on a \(promptConfig.canvas) px canvas needs", "")
     let started = Date()
-    let prompt = VisualPrompt(promptConfig, normalization: model.normalization)
+    let prompt = promptConfig.makePrompt(normalization: model.normalization, seed: seed)
     let learner = LinearProbeLearner(experiment: self, prompt: prompt, training: training, seed: seed)
     let outcome = try EpochLoop.run(
       learner, training: training, stepsPerEpoch: learner.steps, testEveryEpoch: testEveryEpoch)
@@ -58,7 +58,7 @@ final class LinearProbeLearner: EpochLearner, Trainable {
   private(set) var layer: Linear
   private var optimizer: ParameterOptimizer!
 
-  init(experiment: Experiment, prompt: VisualPrompt, training: TrainingConfig, seed: UInt64) {
+  init(experiment: Experiment, prompt: any InputPrompt, training: TrainingConfig, seed: UInt64) {
     let model = experiment.model
     func features(_ set: ImageSet) -> [Float] {
       var out: [Float] = []

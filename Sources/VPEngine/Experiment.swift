@@ -124,7 +124,7 @@ public final class Experiment: @unchecked Sendable {
   /// Runs the model on prompted images of `set` in batches, calling `body(outputs, rows)` for each batch with
   /// the logits, or with the penultimate features when `features` is set.
   func forEachBatch(
-    _ set: ImageSet, prompt: VisualPrompt, batchSize: Int = 64, features: Bool = false,
+    _ set: ImageSet, prompt: any InputPrompt, batchSize: Int = 64, features: Bool = false,
     _ body: (_ outputs: UnsafePointer<Float>, _ indices: Range<Int>) -> Void
   ) {
     let s = prompt.config.canvas
@@ -143,7 +143,7 @@ public final class Experiment: @unchecked Sendable {
   }
 
   /// The frequency matrix of `set` through `prompt` (top-1 counts, or top-k probabilities when `topK > 0`).
-  public func frequencyMatrix(_ set: ImageSet, prompt: VisualPrompt, topK: Int = 0) -> FrequencyMatrix {
+  public func frequencyMatrix(_ set: ImageSet, prompt: any InputPrompt, topK: Int = 0) -> FrequencyMatrix {
     var d = FrequencyMatrix(sources: model.classCount, targets: set.classCount)
     let classes = model.classCount
     forEachBatch(set, prompt: prompt) { logits, range in
@@ -153,7 +153,7 @@ public final class Experiment: @unchecked Sendable {
   }
 
   /// Accuracy, per-class accuracy and confusion matrix of `set` through the prompt and mapping.
-  public func evaluate(_ set: ImageSet, prompt: VisualPrompt, mapping: LabelMapping) -> Evaluation {
+  public func evaluate(_ set: ImageSet, prompt: any InputPrompt, mapping: LabelMapping) -> Evaluation {
     var evaluation = Evaluation(classes: set.classCount)
     forEachBatch(set, prompt: prompt) { logits, range in
       let t = mapping.targetLogits(logits, rows: range.count)
@@ -187,6 +187,6 @@ public final class Experiment: @unchecked Sendable {
   }
 
   /// The prompt and mapping of the last `run` (after selection), for reports and saving.
-  public internal(set) var lastPrompt: VisualPrompt?
+  public internal(set) var lastPrompt: (any InputPrompt)?
   public internal(set) var lastMapping: LabelMapping?
 }

@@ -1,3 +1,4 @@
+import Foundation
 import VPData
 
 // Every random choice in vpbook goes through VPData's `SplitMix64`, so the same seed gives the same numbers on
@@ -16,6 +17,16 @@ extension SplitMix64 {
       for i in stride(from: n - 1, to: 0, by: -1) { p.swapAt(i, below(i + 1)) }
     }
     return p
+  }
+
+  /// A uniform double in `[0, 1)` from the top 53 bits.
+  public mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
+
+  /// A standard normal draw (Box–Muller on two uniform draws; one draw is discarded so every call takes two).
+  public mutating func gaussian() -> Double {
+    let u = 1 - unit()  // (0, 1]: the logarithm stays finite
+    let v = unit()
+    return (-2 * Foundation.log(u)).squareRoot() * Foundation.cos(2 * Double.pi * v)
   }
 
   /// A derived generator for a named sub-stream (so adding a random draw in one place does not shift another).

@@ -12,6 +12,10 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
   public var weightDecay: Double
   /// At most this many batches per epoch (nil: the whole training split): smoke tests and measurements.
   public var stepsPerEpoch: Int? = nil
+  /// Training-time augmentation of the training batches (nil: none; never the validation or test images, nor
+  /// the frequency matrix of a remap). Nil rather than `.none` keeps the JSON, and so the cache keys, of
+  /// configurations written before it existed.
+  public var augment: Augmentation? = nil
 
   /// The batches an epoch over `count` training images takes.
   public func steps(forImages count: Int) -> Int {

@@ -79,18 +79,7 @@ struct Train: ParsableCommand {
       note("wrote \(csv)")
     }
     if let savePrompt = request.savePrompt, let p = experiment.lastPrompt {
-      let canvas = request.prompt.canvas
-      var tensors = [("prompt.delta", CheckpointTensor(shape: [canvas, canvas, 3], floats: p.delta)!)]
-      if request.prompt.learnableScale {
-        tensors.append(("prompt.scale", CheckpointTensor(shape: [], floats: [p.scale])!))
-      }
-      try Safetensors.write(
-        StateDict(tensors, path: savePrompt, format: .safetensors, metadata: [:]),
-        metadata: [
-          "kind": request.prompt.kind.rawValue, "canvas": "\(canvas)", "image": "\(request.prompt.imageSide)",
-          "layout": "HWC",
-        ],
-        to: savePrompt)
+      try PromptFile.write(p, to: savePrompt)
       note("wrote \(savePrompt)")
     }
   }

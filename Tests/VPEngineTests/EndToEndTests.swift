@@ -85,9 +85,9 @@ final class EndToEndTests: XCTestCase {
     let e = try experiment()
     let started = Date()
     let ilm1 = try e.run(prompt: Self.prompt, mapping: MappingConfig(.ilm), training: Self.training, seed: 7)
-    let delta1 = try XCTUnwrap(e.lastPrompt).delta
+    let delta1 = try XCTUnwrap(e.lastPrompt).values
     let ilm2 = try e.run(prompt: Self.prompt, mapping: MappingConfig(.ilm), training: Self.training, seed: 7)
-    let delta2 = try XCTUnwrap(e.lastPrompt).delta
+    let delta2 = try XCTUnwrap(e.lastPrompt).values
     assertSane(ilm1, "ilm")
     assertSameRun(ilm1, ilm2, "ilm, same seed")
     assertBitwiseEqual(delta1, delta2, "ilm, same seed: the final prompt")
@@ -116,9 +116,9 @@ final class EndToEndTests: XCTestCase {
 
     // RLM: deterministic, the seeded random map, never remapped.
     let rlm1 = try e.run(prompt: Self.prompt, mapping: MappingConfig(.rlm), training: Self.training, seed: 7)
-    let rlmDelta1 = try XCTUnwrap(e.lastPrompt).delta
+    let rlmDelta1 = try XCTUnwrap(e.lastPrompt).values
     let rlm2 = try e.run(prompt: Self.prompt, mapping: MappingConfig(.rlm), training: Self.training, seed: 7)
-    let rlmDelta2 = try XCTUnwrap(e.lastPrompt).delta
+    let rlmDelta2 = try XCTUnwrap(e.lastPrompt).values
     assertSane(rlm1, "rlm")
     assertSameRun(rlm1, rlm2, "rlm, same seed")
     assertBitwiseEqual(rlmDelta1, rlmDelta2, "rlm, same seed: the final prompt")
@@ -187,6 +187,48 @@ final class EndToEndTests: XCTestCase {
     XCTAssertTrue(fixed.history.allSatisfy { $0.inputScale == nil })
   }
 
+  /// Augmentation changes the training batches only: the same seed repeats, another changes the run, and the
+  /// reported validation and test accuracies are those of the plain images.
+  func testAugmentationTouchesOnlyTheTrainingBatches() throws {
+    let e = try experiment()
+    var training = TrainingConfig(epochs: 2, batchSize: 64, learningRate: 0.05, schedule: .constant)
+    let plain = try e.run(prompt: Self.prompt, mapping: MappingConfig(.ilm), training: training, seed: 5)
+    training.augment = .trivial
+    let a = try e.run(prompt: Self.prompt, mapping: MappingConfig(.ilm), training: training, seed: 5)
+    let prompt = try XCTUnwrap(e.lastPrompt)
+    let mapping = try XCTUnwrap(e.lastMapping)
+    let b = try e.run(prompt: Self.prompt, mapping: MappingConfig(.ilm), training: training, seed: 5)
+    assertSameRun(a, b, "augmented, same seed")
+    XCTAssertNotEqual(a.history.map(\.trainLoss), plain.history.map(\.trainLoss), "augmentation changed nothing")
+    // The first remap (before any training) sees the plain training images: the same mapping as without.
+    XCTAssertEqual(a.history[0].mapping, plain.history[0].mapping)
+    // Evaluated again on the plain splits, the selected state gives the reported numbers.
+    let test = e.evaluate(e.test, prompt: prompt, mapping: mapping)
+    XCTAssertEqual(a.testAccuracy, test.accuracy)
+    let validation = e.evaluate(try XCTUnwrap(e.validation), prompt: prompt, mapping: mapping)
+    XCTAssertEqual(a.history[a.selectedEpoch - 1].validationAccuracy, validation.accuracy)
+  }
+
+  /// Every prompt family trains through the same learner, repeats with its seed, and reports its own count.
+  func testEveryPromptFamilyTrainsAndRepeats() throws {
+    let e = try smallFashionExperiment(perClass: 8, validation: 2, test: 40, side: 32)
+    let training = TrainingConfig(epochs: 2, batchSize: 32, learningRate: 0.05)
+    for config in [
+      PromptConfig(kind: .watermark, canvas: 32, image: 32), PromptConfig(kind: .lowrank, canvas: 32, image: 32),
+      PromptConfig(kind: .smm, canvas: 32, image: 32),
+    ] {
+      let a = try e.run(prompt: config, mapping: MappingConfig(.ilm), training: training, seed: 3)
+      let values = try XCTUnwrap(e.lastPrompt).values
+      let count = try XCTUnwrap(e.lastPrompt).parameterCount
+      let b = try e.run(prompt: config, mapping: MappingConfig(.ilm), training: training, seed: 3)
+      assertSameRun(a, b, "\(config.kind)")
+      XCTAssertTrue(values == (try XCTUnwrap(e.lastPrompt).values), "\(config.kind): the prompts differ")
+      XCTAssertEqual(a.trainableParameters, count)
+      XCTAssertTrue(values.allSatisfy(\.isFinite))
+      XCTAssertNotEqual(a.history[0].trainLoss, a.history[1].trainLoss, "\(config.kind) did not train")
+    }
+  }
+
   /// Fast ILM re-estimates D from the training passes (every training image once per epoch); BLM trains
   /// with ω columns that sum to 1.
   func testFastILMAndBLMRuns() throws {
@@ -231,7 +273,7 @@ final class EndToEndTests: XCTestCase {
     var runs: [(RunResult, [Float], [Float])] = []
     for _ in 0..<3 {
       let r = try e.run(prompt: Self.prompt, mapping: MappingConfig(.fullyMap), training: training, seed: 11)
-      runs.append((r, try XCTUnwrap(e.lastPrompt).delta, try XCTUnwrap(e.lastMapping?.linear).weight))
+      runs.append((r, try XCTUnwrap(e.lastPrompt).values, try XCTUnwrap(e.lastMapping?.linear).weight))
     }
     XCTAssertEqual(runs[0].0.trainableParameters, (32 * 32 - 16 * 16) * 3 + 1000 * 10 + 10)
     XCTAssertTrue(runs[0].0.history.allSatisfy { $0.trainLoss.isFinite })
@@ -252,9 +294,9 @@ final class EndToEndTests: XCTestCase {
     defer { e.model.microBatchOverride = saved }
     let training = TrainingConfig(epochs: 1, batchSize: 64, learningRate: 0.01)
     let a = try e.run(prompt: Self.prompt, mapping: MappingConfig(.ilm), training: training, seed: 5)
-    let da = try XCTUnwrap(e.lastPrompt).delta
+    let da = try XCTUnwrap(e.lastPrompt).values
     let b = try e.run(prompt: Self.prompt, mapping: MappingConfig(.ilm), training: training, seed: 5)
-    let db = try XCTUnwrap(e.lastPrompt).delta
+    let db = try XCTUnwrap(e.lastPrompt).values
     assertBitwiseEqual(da, db, "ilm with 16 micro-batches per batch: the trained prompt")
     XCTAssertEqual(a.testAccuracy, b.testAccuracy)
     XCTAssertEqual(a.finalMapping, b.finalMapping)

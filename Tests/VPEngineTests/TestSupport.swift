@@ -11,13 +11,13 @@ extension TestAssets {
 }
 
 /// MobileNetV2 with its installed weights on the first `perClass` / `validation` images per class of
-/// Fashion-MNIST's training file and its first `test` test images, at 16 px (a real, small training setup).
-func smallFashionExperiment(perClass: Int, validation: Int, test: Int) throws -> Experiment {
+/// Fashion-MNIST's training file and its first `test` test images, at `side` px (a real, small training setup).
+func smallFashionExperiment(perClass: Int, validation: Int, test: Int, side: Int = 16) throws -> Experiment {
   try TestAssets.requireFashionMNIST()
   _ = try TestAssets.path("models/mobilenet_v2-b0353104.pth")
   let model = try ModelZoo.load(.mobilenetV2)
   let data = try DataCatalog.prepare(
-    DataSpec(name: "fashion-mnist", perClass: perClass, validationPerClass: validation, test: test), side: 16)
+    DataSpec(name: "fashion-mnist", perClass: perClass, validationPerClass: validation, test: test), side: side)
   return try Experiment(model: model, train: data.train, validation: data.validation, test: data.test)
 }
 

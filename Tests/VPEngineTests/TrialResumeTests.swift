@@ -8,12 +8,13 @@ import XCTest
 /// A search's trial stopped at a rung and resumed from its saved state (written to JSON and read back, as
 /// the ledger does) gives the same numbers, bit for bit, as an uninterrupted run of the same configuration.
 final class TrialResumeTests: XCTestCase {
-  nonisolated(unsafe) private static var cached: Experiment?
+  nonisolated(unsafe) private static var cached: [Int: Experiment] = [:]
 
-  private func experiment() throws -> Experiment {
-    if let e = Self.cached { return e }
-    let e = try smallFashionExperiment(perClass: 12, validation: 4, test: 40)
-    Self.cached = e
+  /// The images at `side` px: 16 for the pad prompt, the canvas for the full-image prompts.
+  private func experiment(side: Int = 16) throws -> Experiment {
+    if let e = Self.cached[side] { return e }
+    let e = try smallFashionExperiment(perClass: 12, validation: 4, test: 40, side: side)
+    Self.cached[side] = e
     return e
   }
 
@@ -21,11 +22,15 @@ final class TrialResumeTests: XCTestCase {
     try JSONDecoder().decode(TrialState.self, from: try JSONEncoder().encode(state))
   }
 
-  private func check(_ kind: MappingKind, learnScale: Bool = false, cuts: [Int]) throws {
-    let e = try experiment()
-    var prompt = PromptConfig(kind: .pad, canvas: 32, image: 16)
+  private func check(
+    _ kind: MappingKind, prompt promptKind: PromptKind = .pad, learnScale: Bool = false,
+    augment: Augmentation? = nil, cuts: [Int]
+  ) throws {
+    var prompt = PromptConfig(kind: promptKind, canvas: 32, image: promptKind == .pad ? 16 : 32)
+    let e = try experiment(side: prompt.imageSide)
     prompt.learnableScale = learnScale
     var training = TrainingConfig(epochs: 4, batchSize: 32, learningRate: 0.05)
+    training.augment = augment
     training.schedule = .multistep
     training.weightDecay = 1e-4
     let mapping = MappingConfig(kind)
@@ -49,7 +54,7 @@ final class TrialResumeTests: XCTestCase {
     let run = try e.run(prompt: prompt, mapping: mapping, training: training, seed: 11)
     XCTAssertEqual(run.history.map(\.trainLoss), whole.history.map(\.trainLoss), "\(kind)")
     XCTAssertEqual(run.selectedEpoch, whole.selectedEpoch)
-    XCTAssertEqual(e.lastPrompt!.delta, whole.selected.delta.values, "\(kind)")
+    XCTAssertEqual(e.lastPrompt!.values, whole.selected.delta.values, "\(kind)")
     // The losses moved: the comparison is not between untouched states.
     XCTAssertNotEqual(whole.history.first!.trainLoss, whole.history.last!.trainLoss)
     XCTAssertTrue(whole.current.delta.values.contains { $0 != 0 })
@@ -59,6 +64,9 @@ final class TrialResumeTests: XCTestCase {
   func testFastILMCarriesItsFrequencyMatrix() throws { try check(.fastILM, cuts: [2]) }
   func testFullyMapResumesItsLayerAndAdamMoments() throws { try check(.fullyMap, learnScale: true, cuts: [1, 2]) }
   func testBLMPlusResumes() throws { try check(.blmPlus, cuts: [3]) }
+  func testLowRankPromptResumes() throws { try check(.ilm, prompt: .lowrank, cuts: [2]) }
+  /// SMM's mask network: its weights, Adam moments and batch-norm running statistics all carry over.
+  func testSMMResumesWithAugmentation() throws { try check(.flm, prompt: .smm, augment: .trivial, cuts: [1, 3]) }
 
   func testAStateOfAnotherGeometryIsRefused() throws {
     let e = try experiment()

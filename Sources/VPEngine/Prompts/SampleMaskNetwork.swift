@@ -70,6 +70,9 @@ public final class SampleMaskNetwork: Trainable, @unchecked Sendable {
   /// The number of trainable values (26,499: 26,259 in the convolutions, 240 in the batch norms).
   public var parameterCount: Int { Self.parameterLayout.reduce(0) { $0 + $1.shape.reduce(1, *) } }
 
+  /// Bytes a training batch keeps per image at canvas `side` for the backward pass (see above).
+  public static func bytesPerImage(side: Int) -> Int { (72 * side * side) + (3 * side * side) / 16 }
+
   /// The number of values in `state` (the parameters, then the 240 running statistics).
   public static var stateCount: Int {
     (parameterLayout + bufferLayout).reduce(0) { $0 + $1.shape.reduce(1, *) }

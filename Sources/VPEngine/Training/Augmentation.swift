@@ -155,8 +155,7 @@ public enum TrivialAugment {
       let count = Int(range.upperBound - range.lowerBound) + 1
       return Draw(operation, magnitude: range.lowerBound + Double(generator.below(count)))
     case .rotate, .brightness, .contrast, .saturation:
-      let u = Double(generator.next() >> 11) * 0x1p-53
-      return Draw(operation, magnitude: range.lowerBound + (range.upperBound - range.lowerBound) * u)
+      return Draw(operation, magnitude: range.lowerBound + (range.upperBound - range.lowerBound) * generator.unit())
     }
   }
 

@@ -3,7 +3,7 @@ import VPData
 import VPModels
 import VPTensor
 
-extension VisualPrompt: Trainable {
+extension VisualPrompt {
   /// `prompt.delta` (with weight decay) and, with a learnable input scale, `prompt.scale` (AutoVP trains it
   /// with the prompt's optimiser and learning rate, without weight decay; the setter keeps it in range).
   public func trainableTensors(_ training: TrainingConfig) -> [TrainableTensor] {
@@ -34,7 +34,7 @@ extension Experiment {
         "prompt: the data was prepared at \(train.side) px but the prompt places \(promptConfig.imageSide) px images")
     }
     let started = Date()
-    let prompt = VisualPrompt(promptConfig, normalization: model.normalization)
+    let prompt = promptConfig.makePrompt(normalization: model.normalization, seed: seed)
     let mapping = try LabelMapping(
       mappingConfig, sources: model.classCount, targets: classCount, seed: seed, context: mappingContext)
     let learner = PromptLearner(experiment: self, prompt: prompt, mapping: mapping, training: training, seed: seed)
@@ -56,10 +56,12 @@ extension Experiment {
 /// scale, mapping layer) stepped by one `ParameterOptimizer`.
 final class PromptLearner: EpochLearner {
   let experiment: Experiment
-  let prompt: VisualPrompt
+  let prompt: any InputPrompt
   let mapping: LabelMapping
   let training: TrainingConfig
   let steps: Int
+  /// The run's seed: with `augment`, each training image's augmentation is drawn from (seed, epoch, index).
+  let seed: UInt64
   // Everything below is the learner's moving state; `TrialState` saves and restores all of it.
   var rng: SplitMix64
   var optimizer: ParameterOptimizer
@@ -69,11 +71,14 @@ final class PromptLearner: EpochLearner {
   var trainSeconds = 0.0
   var trainImages = 0
 
-  init(experiment: Experiment, prompt: VisualPrompt, mapping: LabelMapping, training: TrainingConfig, seed: UInt64) {
+  init(
+    experiment: Experiment, prompt: any InputPrompt, mapping: LabelMapping, training: TrainingConfig, seed: UInt64
+  ) {
     self.experiment = experiment
     self.prompt = prompt
     self.mapping = mapping
     self.training = training
+    self.seed = seed
     rng = SplitMix64(seed: seed).fork(0x5348)
     optimizer = ParameterOptimizer(
       training, tensors: prompt.trainableTensors(training) + mapping.trainableTensors(training))
@@ -115,10 +120,18 @@ final class PromptLearner: EpochLearner {
     for step in 0..<steps {
       let indices = Array(order[(step * training.batchSize)..<min(train.count, (step + 1) * training.batchSize)])
       let b = indices.count
-      let images = train.pixels(indices)
+      var images = train.pixels(indices)
+      if training.augment == .trivial {
+        images.withUnsafeMutableBufferPointer {
+          TrivialAugment.apply(
+            to: $0.baseAddress!, count: b, side: train.side, seed: seed, epoch: epoch, indices: indices)
+        }
+      }
       var x = [Float](repeating: 0, count: b * s * s * 3)
       images.withUnsafeBufferPointer { src in
-        x.withUnsafeMutableBufferPointer { prompt.apply(src.baseAddress!, count: b, into: $0.baseAddress!) }
+        x.withUnsafeMutableBufferPointer {
+          prompt.apply(src.baseAddress!, count: b, into: $0.baseAddress!, training: true)
+        }
       }
       let labels = indices.map { train.labels[$0] }
       let mapping = self.mapping
@@ -140,17 +153,10 @@ final class PromptLearner: EpochLearner {
           "training diverged at epoch \(epoch + 1), step \(step + 1): loss is \(loss) (lower the learning rate)")
       }
       // Every gradient is taken at the current state before any tensor moves.
-      gradients["prompt.delta"] = result.gradient.data.withUnsafeBufferPointer {
-        prompt.gradient($0.baseAddress!, count: b)
+      let promptGradients = result.gradient.data.withUnsafeBufferPointer { gx in
+        images.withUnsafeBufferPointer { prompt.gradients(gx.baseAddress!, images: $0.baseAddress!, count: b) }
       }
-      if prompt.config.learnableScale {
-        let gScale = result.gradient.data.withUnsafeBufferPointer { gx in
-          images.withUnsafeBufferPointer {
-            prompt.scaleGradient(gx.baseAddress!, images: $0.baseAddress!, count: b)
-          }
-        }
-        gradients["prompt.scale"] = [Float(gScale)]
-      }
+      gradients.merge(promptGradients) { _, own in own }
       optimizer.step(
         gradients,
         rate: training.schedule.rate(
@@ -177,11 +183,11 @@ final class PromptLearner: EpochLearner {
   }
 
   func snapshot() -> (delta: [Float], scale: Float, state: LabelMapping.State) {
-    (prompt.delta, prompt.scale, mapping.state)
+    (prompt.values, prompt.scale, mapping.state)
   }
 
   func restore(_ snapshot: (delta: [Float], scale: Float, state: LabelMapping.State)) {
-    prompt.delta = snapshot.delta
+    prompt.values = snapshot.delta
     prompt.scale = snapshot.scale
     mapping.state = snapshot.state
   }

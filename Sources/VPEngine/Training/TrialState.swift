@@ -110,9 +110,9 @@ extension PromptLearner {
 
   fileprivate func snapshot(_ state: PromptState) throws -> Snapshot {
     let current = mapping.state
-    guard state.delta.values.count == prompt.delta.count else {
+    guard state.delta.values.count == prompt.values.count else {
       throw EngineError(
-        "trial state: the prompt has \(state.delta.values.count) values, this run's has \(prompt.delta.count)")
+        "trial state: the prompt has \(state.delta.values.count) values, this run's has \(prompt.values.count)")
     }
     var linear = current.linear
     if var layer = linear {
@@ -179,7 +179,7 @@ extension Experiment {
     guard start <= end, end <= training.epochs, end > 0 else {
       throw EngineError("trial: cannot train from epoch \(start) through \(end) of \(training.epochs)")
     }
-    let prompt = VisualPrompt(promptConfig, normalization: model.normalization)
+    let prompt = promptConfig.makePrompt(normalization: model.normalization, seed: seed)
     let mapping = try LabelMapping(
       mappingConfig, sources: model.classCount, targets: classCount, seed: seed, context: mappingContext)
     let learner = PromptLearner(experiment: self, prompt: prompt, mapping: mapping, training: training, seed: seed)

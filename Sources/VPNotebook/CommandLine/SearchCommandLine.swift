@@ -70,19 +70,21 @@ public enum SearchCommandLine {
     func statement(_ verb: String, word: String?, ownFlags: [String]) -> RawStatement {
       TrainCommandLine.rawStatement(verb, word: word, flags: flags, given: given, ownFlags: ownFlags)
     }
-    // --model and --data name the setup statement's word; with several values they are also axes.
+    // --model, --data and --prompt name the setup statement's word; with several values they are also axes.
     let models = (value("model") ?? "mobilenet_v2").split(separator: ",").map(String.init)
+    let prompts = (value("prompt") ?? "pad").split(separator: ",").map(String.init)
     let dataSets = (value("data") ?? "fashion-mnist").split(separator: ",").map(String.init)
     let modelWord = try TrainCommandLine.checkValue("model", models.first ?? "", flags: flags)
     let model = try TrainCommandLine.decode(
       ModelStatement.self, statement("model", word: modelWord, ownFlags: ["model"]))
     let data = try TrainCommandLine.decode(
       DataStatement.self, statement("data", word: dataSets.first ?? "", ownFlags: ["data"]))
-    let promptWord = try TrainCommandLine.checkValue("prompt", value("prompt") ?? "pad", flags: flags)
+    let promptWord = try TrainCommandLine.checkValue("prompt", prompts.first ?? "", flags: flags)
     let prompt = try TrainCommandLine.decode(
       PromptStatement.self, statement("prompt", word: promptWord, ownFlags: ["prompt"]))
     var raw = statement("search", word: nil, ownFlags: [])
     if models.count > 1 { raw.options.insert(.init(key: "model", value: models.joined(separator: ",")), at: 0) }
+    if prompts.count > 1 { raw.options.insert(.init(key: "prompt", value: prompts.joined(separator: ",")), at: 0) }
     if dataSets.count > 1 { raw.options.insert(.init(key: "data", value: dataSets.joined(separator: ",")), at: 0) }
     var search = try TrainCommandLine.decode(SearchStatement.self, raw)
     let here = FileManager.default.currentDirectoryPath

@@ -360,6 +360,9 @@ enum ReportAssembler {
     .vp-tile { text-align: center; }
     .vp-tile img { display: block; margin: 0 auto; }
     .vp-tile-caption { font-size: 0.78rem; color: var(--muted); margin: 0.2rem 0 0; max-width: 12rem; }
+    .vp-smm-grid { display: flex; flex-wrap: wrap; gap: 0.8rem 1.6rem; justify-content: center; }
+    .vp-smm-row { display: grid; grid-template-columns: repeat(3, auto); gap: 0.3rem; align-items: center; }
+    .vp-smm-row .vp-tile-caption { grid-column: 1 / -1; max-width: none; text-align: center; }
     .vp-appendix table.vp-table { font-size: 0.82rem; }
     .vp-appendix table.vp-table { width: 100%; }
     .vp-appendix td { overflow-wrap: break-word; }

@@ -17,6 +17,12 @@ extension RunGroup {
 
   var wallSeconds: Summary { Summary(results.map(\.wallSeconds)) }
 
+  /// Wall seconds per trained epoch (runs with a history only).
+  var secondsPerEpoch: Summary? {
+    let values = results.filter { !$0.history.isEmpty }.map { $0.wallSeconds / Double($0.history.count) }
+    return values.isEmpty ? nil : Summary(values)
+  }
+
   /// The learned input scale σ of the selected states (runs with a learnable scale only).
   var inputScale: Summary? {
     let values = results.compactMap(\.inputScale)

@@ -21,12 +21,15 @@ enum SweepView {
     case "schedule": return "schedule"
     case "topk": return "top-k"
     case "scale": return "input scale"
+    case "prompt": return "prompt"
+    case "rank": return "rank"
+    case "augment": return "augmentation"
     default: return axis
     }
   }
 
   static let numericAxes: Set<String> = [
-    "image", "canvas", "interval", "lr", "m", "epochs", "batch", "per_class", "topk",
+    "image", "canvas", "interval", "lr", "m", "epochs", "batch", "per_class", "topk", "rank",
   ]
 
   /// The sweep's panels: a table (a pivot table for two axes) and a chart (lines over the first numeric
@@ -67,12 +70,24 @@ enum SweepView {
     if showValidation { columns.append(.init("Best val. acc.", unit: "%", better: .higher, decimals: 1)) }
     let showScale = groups.contains { $0.inputScale != nil }
     if showScale { columns.append(.init("Scale σ", better: .none, decimals: 2)) }
+    // Points that train different numbers of values (prompt kinds, ranks) show the count and the time per
+    // epoch: what each costs.
+    let counts = Set(groups.compactMap { $0.first?.trainableParameters })
+    let showCost = counts.count > 1
+    if showCost {
+      columns.append(.init("Trainable", better: .none, decimals: 0))
+      columns.append(.init("Time / epoch", unit: "s", better: .none, decimals: 2))
+    }
     columns.append(.init("Wall time", unit: "s", better: .none, decimals: 1))
     let rows = groups.map { group -> [ResultsTable.Cell] in
       var row: [ResultsTable.Cell] = axes.map { .text(group.axisValues[$0] ?? "") }
       row.append(ResultsView.percent(group.testAccuracy))
       if showValidation { row.append(group.bestValidation.map(ResultsView.percent) ?? .empty) }
       if showScale { row.append(group.inputScale.map { ResultsView.plain($0) } ?? .empty) }
+      if showCost {
+        row.append(group.first.map { .value(Double($0.trainableParameters)) } ?? .empty)
+        row.append(group.secondsPerEpoch.map { ResultsView.plain($0) } ?? .empty)
+      }
       row.append(ResultsView.plain(group.wallSeconds))
       return row
     }

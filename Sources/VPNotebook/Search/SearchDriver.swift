@@ -101,7 +101,7 @@ enum TrialWorker {
         .prompt(config.mapping), prompt: config.prompt, training: config.training, seed: seed)
       try ledger.write(
         FinalRecord(
-          seed: seed, result: result, delta: PackedFloats(experiment.lastPrompt?.delta ?? []), host: Ledger.hostName))
+          seed: seed, result: result, delta: PackedFloats(experiment.lastPrompt?.values ?? []), host: Ledger.hostName))
     }
     return .ran
   }

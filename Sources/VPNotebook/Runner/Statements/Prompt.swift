@@ -1,7 +1,8 @@
 import Foundation
 import VPEngine
 
-/// `prompt pad canvas=128 image=64 [scale=learn]` or `prompt watermark canvas=128 [frame=16]`.
+/// `prompt pad canvas=128 image=64 [scale=learn]`, `prompt watermark canvas=128 [frame=16]`,
+/// `prompt lowrank canvas=128 [rank=4]` or `prompt smm canvas=128`.
 struct PromptStatement: NotebookStatement {
   static let verb = "prompt"
   static let summary = "the prompt's kind and geometry"
@@ -24,11 +25,23 @@ struct PromptStatement: NotebookStatement {
     name: "frame", type: .int(min: 1), defaultText: nil,
     help: "Watermark prompt: the width of a trainable frame (default: the whole image).")
 
+  static let rank = OptionSpec(
+    name: "rank", type: .int(min: 1), defaultText: String(PromptConfig.defaultRank),
+    help: "Low-rank prompt: the rank r of each channel's pattern B·A (LoR-VP: 4 at 224 px).", axis: true)
+  /// The prompt kind as a sweep or search axis (`prompt=pad,smm`).
+  static let kindAxis = OptionSpec(
+    name: "prompt", type: .choice(PromptKind.allCases.map(\.rawValue)), defaultText: "the prompt statement's",
+    help:
+      "Prompt kind (an axis): pad, watermark, lowrank or smm, with the prompt statement's canvas; a full-image kind places the image at the canvas size.",
+    axis: true)
+
   static func options(word: String?) -> [OptionSpec] {
     switch word.flatMap(PromptKind.init(rawValue:)) {
     case .pad?: return [canvas, image, scale]
     case .watermark?: return [canvas, frame]
-    case nil: return [canvas, image, scale, frame]
+    case .lowrank?: return [canvas, rank]
+    case .smm?: return [canvas]
+    case nil: return [canvas, image, scale, frame, rank]
     }
   }
 
@@ -41,7 +54,9 @@ struct PromptStatement: NotebookStatement {
     let image = pad ? (try reader.int("image") ?? min(64, canvas)) : canvas
     let frame = pad ? nil : try reader.int("frame")
     let learn = pad ? try reader.value("scale") == "learn" : false
-    let config = PromptConfig(kind: kind, canvas: canvas, image: image, frame: frame, learnableScale: learn)
+    let rank = kind == .lowrank ? try reader.int("rank") : nil
+    let config = PromptConfig(
+      kind: kind, canvas: canvas, image: image, frame: frame, learnableScale: learn, rank: rank)
     do {
       try config.validate()
     } catch {
@@ -59,18 +74,28 @@ struct PromptStatement: NotebookStatement {
 
   func execute(_ context: ExecutionContext, into output: inout ExecutionOutput) throws {
     restore(into: context.session)
+    output.panels.append(.setup("Prompt: " + Self.describe(config)))
+  }
+
+  /// What a prompt of `config` is, in one HTML phrase with its trainable values.
+  static func describe(_ config: PromptConfig) -> String {
     let s = config.canvas
-    let trainable = VisualPrompt(config, normalization: .imageNet).parameterCount
-    let text: String
-    if config.kind == .pad {
-      text =
-        "Prompt: a trainable <strong>padding</strong> of \(s) × \(s) px around the \(config.image) × "
-        + "\(config.image) px target image (\(trainable) trainable values)"
-    } else {
-      text =
-        "Prompt: a trainable <strong>watermark</strong> added to the \(s) × \(s) px image"
-        + (config.frame.map { " in a \($0) px frame" } ?? "") + " (\(trainable) trainable values)"
+    let trainable = config.makePrompt(normalization: .imageNet, seed: 0).parameterCount
+    let count = " (\(trainable) trainable values)"
+    switch config.kind {
+    case .pad:
+      return "a trainable <strong>padding</strong> of \(s) × \(s) px around the \(config.image) × "
+        + "\(config.image) px target image" + count
+    case .watermark:
+      return "a trainable <strong>watermark</strong> added to the \(s) × \(s) px image"
+        + (config.frame.map { " in a \($0) px frame" } ?? "") + count
+    case .lowrank:
+      return "a trainable <strong>low-rank</strong> pattern B·A of rank \(config.rank ?? PromptConfig.defaultRank) per "
+        + "channel added to the \(s) × \(s) px image (LoR-VP)" + count
+    case .smm:
+      return "a trainable pattern added to the \(s) × \(s) px image through a <strong>sample-specific mask</strong> "
+        + "that a small ConvNet computes from each image (SMM; one mask value per \(SampleMaskNetwork.patch) × "
+        + "\(SampleMaskNetwork.patch) px patch and channel)" + count
     }
-    output.panels.append(.setup(text))
   }
 }

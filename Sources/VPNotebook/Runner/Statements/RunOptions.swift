@@ -65,6 +65,11 @@ enum RunOptions {
   static let weightDecay = OptionSpec(
     name: "weight_decay", type: .number(positive: false), defaultText: "0",
     help: "Weight decay of the prompt (and of the linear probe's weights).", axis: true)
+  static let augment = OptionSpec(
+    name: "augment", type: .choice(Augmentation.allCases.map(\.rawValue)), defaultText: "none",
+    help:
+      "Training-time augmentation of the training images: none, or trivial (one random operation per image and epoch in TrivialAugment's spirit: flip, shift, rotation, brightness, contrast, saturation or cut-out); never the validation or test images.",
+    axis: true)
   static let probeLR = OptionSpec(
     name: "probe_lr", type: .number(positive: true), defaultText: "0.1",
     help: "Learning rate of linear-probe runs among several mappings.")
@@ -79,10 +84,11 @@ enum RunOptions {
   /// What `train` and `compare` take besides `mapping`.
   static let training: [OptionSpec] =
     [epochs, lr, batch, steps, seed, seeds] + MappingOption.allCases.map(spec)
-    + [optimizer, schedule, weightDecay, probeLR, curve, name, PromptStatement.scale]
+    + [optimizer, schedule, weightDecay, augment, probeLR, curve, name, PromptStatement.scale]
   /// What `sweep` takes: every axis and the rest of the training options.
   static let sweep: [OptionSpec] =
-    [PromptStatement.image, PromptStatement.canvas, mapping] + training.filter { $0.name != "name" }
+    [PromptStatement.image, PromptStatement.canvas, PromptStatement.kindAxis, PromptStatement.rank, mapping]
+    + training.filter { $0.name != "name" }
     + [data, DataStatement.options(word: nil)[0], name]
 
   /// The options written with several values (`sweep`'s and `search`'s axes), `[name, value, value…]` in the
@@ -130,6 +136,8 @@ enum RunOptions {
     training.schedule = try reader.choice("schedule", as: ScheduleKind.self) ?? training.schedule
     training.weightDecay = try reader.double("weight_decay") ?? 0
     training.mappingLearningRate = try reader.double("mapping_lr")
+    let augmentation = try reader.choice("augment", as: Augmentation.self)
+    training.augment = augmentation == Augmentation.none ? nil : augmentation
     let method: RunMethod
     if isProbe {
       method = .linearProbe
@@ -148,6 +156,7 @@ enum RunOptions {
       image: try reader.int("image"), canvas: try reader.int("canvas"), dataName: reader.string("data"),
       perClass: try reader.count("per_class"),
       learnScale: try reader.value("scale").map { $0 == "learn" },
+      promptKind: try reader.choice("prompt", as: PromptKind.self), rank: try reader.int("rank"),
       axes: reader.overrides.map { [$0.0, $0.1] })
   }
 }

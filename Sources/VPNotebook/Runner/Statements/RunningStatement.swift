@@ -30,6 +30,9 @@ struct RunSpec: Codable, Sendable, Equatable {
   var perClass: ImageCount?
   /// `scale=learn` or `scale=fixed`: AutoVP's learnable input scale on or off (nil: the session's prompt).
   var learnScale: Bool? = nil
+  /// The prompt kind and rank of a `prompt` or `rank` axis (nil: the session's prompt).
+  var promptKind: PromptKind? = nil
+  var rank: Int? = nil
   /// The sweep point, `[(axis, value)]`, empty outside sweeps.
   var axes: [[String]]
 
@@ -39,7 +42,31 @@ struct RunSpec: Codable, Sendable, Equatable {
     if let canvas { config.canvas = canvas }
     if let image { config.image = image }
     if let learnScale { config.learnableScale = learnScale }
-    if config.kind == .watermark { config.image = config.canvas }
+    if let promptKind, promptKind != config.kind {
+      // Another family on the same canvas: what belongs to the session's family alone is dropped.
+      config.kind = promptKind
+      if promptKind != .pad { config.learnableScale = false }
+      if promptKind != .watermark { config.frame = nil }
+      if promptKind != .lowrank { config.rank = nil }
+    }
+    if let rank, config.kind == .lowrank { config.rank = rank }
+    if config.kind != .pad { config.image = config.canvas }
+    return config
+  }
+
+  /// The prompt this run uses, checked: its geometry, and options that need another prompt kind (with a
+  /// `prompt` axis, each point takes the options of its own kind and ignores the rest).
+  func checkedPrompt(from base: PromptConfig) throws -> PromptConfig {
+    let config = prompt(from: base)
+    try config.validate()
+    guard promptKind == nil else { return config }
+    if image != nil, config.kind != .pad {
+      throw NotebookError(
+        "the image axis needs a pad prompt (the \(config.kind.rawValue) prompt covers the whole canvas)")
+    }
+    if rank != nil, config.kind != .lowrank {
+      throw NotebookError("the rank axis needs the lowrank prompt, not \(config.kind.rawValue)")
+    }
     return config
   }
 
@@ -70,12 +97,9 @@ extension RunningStatement {
     if let prompt = context.session.prompt {
       for spec in runs {
         do {
-          try spec.prompt(from: prompt).validate()
+          _ = try spec.checkedPrompt(from: prompt)
         } catch {
           throw context.fail("\(error)")
-        }
-        if spec.image != nil, prompt.kind == .watermark {
-          throw context.fail("the image axis needs a pad prompt (the watermark prompt covers the whole canvas)")
         }
       }
     }
@@ -121,7 +145,7 @@ extension RunningStatement {
       let emit = context.emit
       experiment.progress = { progress in emit?(.training(label: label, progress: progress)) }
       let result = try experiment.run(spec.method, prompt: prompt, training: spec.training, seed: seed)
-      if spec.method.mapping != nil, delta == nil { delta = experiment.lastPrompt?.delta }
+      if spec.method.mapping != nil, delta == nil { delta = experiment.lastPrompt?.values }
       emit?(.trainingFinished(label: label, testAccuracy: result.testAccuracy, seconds: result.wallSeconds))
       if let warning = result.warning { emit?(.warning("\(label): \(warning)")) }
       results.append(result)

@@ -142,11 +142,7 @@ struct SearchStatement: NotebookStatement {
       throw NotebookError("a search selects on the validation split: the data needs val=N (N ≥ 1)")
     }
     let trials = try points.enumerated().map { id, point -> TrialConfig in
-      let trialPrompt = point.run.prompt(from: prompt)
-      try trialPrompt.validate()
-      if point.run.image != nil, prompt.kind == .watermark {
-        throw NotebookError("the image axis needs a pad prompt (the watermark prompt covers the whole canvas)")
-      }
+      let trialPrompt = try point.run.checkedPrompt(from: prompt)
       var training = point.run.training
       training.epochs = plan.maxEpochs
       try training.validate()

@@ -207,7 +207,7 @@ struct ShowStatement: NotebookStatement {
         throw NotebookError("run '\(group.name)' has no learned prompt to show")
       }
       let data = try resources.data(group.data, side: group.prompt.imageSide)
-      output.panels.append(ImageViews.promptPanel(group, delta: delta, data: data, count: count))
+      output.panels += ImageViews.promptPanel(group, delta: delta, data: data, count: count)
     case .curves(let runs, let metric):
       let groups = try (runs ?? []).map(session.group)
       output.panels.append(

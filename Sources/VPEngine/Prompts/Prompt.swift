@@ -9,6 +9,11 @@ public enum PromptKind: String, Codable, Sendable, CaseIterable {
   case pad
   /// Bahng et al.'s additive prompt over the whole (resized) image: `x = img + δ` (optionally a frame).
   case watermark
+  /// LoR-VP's low-rank prompt over the whole (resized) image: `x = img + B·A` per channel, rank `r`.
+  case lowrank
+  /// SMM's sample-specific multi-channel mask: `x = img + δ ⊙ enlarge(m(img))`, `m` a small ConvNet trained
+  /// with δ.
+  case smm
 }
 
 /// Geometry and kind of a prompt.
@@ -24,16 +29,25 @@ public struct PromptConfig: Codable, Sendable, Equatable {
   /// trainable factor σ (bilinear, zeros outside the image; σ starts at 1 and is kept in
   /// `VisualPrompt.scaleRange`), and the border prompt covers whatever the zoomed image does not.
   public var learnableScale: Bool
+  /// Low-rank prompt only: the rank `r` of each channel's `B·A` (LoR-VP: 4 at 224 px).
+  public var rank: Int?
 
-  public init(kind: PromptKind = .pad, canvas: Int, image: Int, frame: Int? = nil, learnableScale: Bool = false) {
+  public init(
+    kind: PromptKind = .pad, canvas: Int, image: Int, frame: Int? = nil, learnableScale: Bool = false,
+    rank: Int? = nil
+  ) {
     self.kind = kind
     self.canvas = canvas
     self.image = image
     self.frame = frame
     self.learnableScale = learnableScale
+    self.rank = rank
   }
 
-  enum CodingKeys: String, CodingKey { case kind, canvas, image, frame, learnableScale }
+  /// LoR-VP's rank at 224 px.
+  public static let defaultRank = 4
+
+  enum CodingKeys: String, CodingKey { case kind, canvas, image, frame, learnableScale, rank }
 
   // Results written before the learnable scale existed decode with it off; it is written only when on.
   public init(from decoder: Decoder) throws {
@@ -43,6 +57,7 @@ public struct PromptConfig: Codable, Sendable, Equatable {
     image = try c.decode(Int.self, forKey: .image)
     frame = try c.decodeIfPresent(Int.self, forKey: .frame)
     learnableScale = try c.decodeIfPresent(Bool.self, forKey: .learnableScale) ?? false
+    rank = try c.decodeIfPresent(Int.self, forKey: .rank)
   }
 
   public func encode(to encoder: Encoder) throws {
@@ -52,6 +67,7 @@ public struct PromptConfig: Codable, Sendable, Equatable {
     try c.encode(image, forKey: .image)
     try c.encodeIfPresent(frame, forKey: .frame)
     if learnableScale { try c.encode(true, forKey: .learnableScale) }
+    try c.encodeIfPresent(rank, forKey: .rank)
   }
 
   /// Bytes the prompt and its optimiser state take: δ, the border mask, δ's gradient and Adam's two moments
@@ -60,9 +76,13 @@ public struct PromptConfig: Codable, Sendable, Equatable {
 
   /// Bytes one batch of `batch` images needs on the canvas besides the model's activations: the prompted
   /// input, its gradient and the resized images.
-  public func batchBytes(_ batch: Int) -> Double { Double(batch) * Double(canvas) * Double(canvas) * 3 * 4 * 3 }
+  public func batchBytes(_ batch: Int) -> Double {
+    // SMM keeps its mask network's activations for the backward pass (SampleMaskNetwork.bytesPerImage).
+    let mask = kind == .smm ? Double(SampleMaskNetwork.bytesPerImage(side: canvas)) : 0
+    return Double(batch) * (Double(canvas) * Double(canvas) * 3 * 4 * 3 + mask)
+  }
 
-  /// The image side actually placed on the canvas.
+  /// The image side actually placed on the canvas (every prompt but the pad prompt covers the whole image).
   public var imageSide: Int { kind == .pad ? image : canvas }
 
   /// Checks the geometry, naming the offending field.
@@ -80,6 +100,24 @@ public struct PromptConfig: Codable, Sendable, Equatable {
     if learnableScale && kind != .pad {
       throw EngineError("prompt: a learnable input scale needs the pad prompt, not \(kind.rawValue)")
     }
+    if frame != nil && kind != .watermark {
+      throw EngineError("prompt: a frame needs the watermark prompt, not \(kind.rawValue)")
+    }
+    switch kind {
+    case .lowrank:
+      let r = rank ?? Self.defaultRank
+      guard r >= 1, r <= canvas else {
+        throw EngineError("prompt: rank \(r) must be between 1 and the canvas (\(canvas))")
+      }
+    case .smm:
+      guard canvas % SampleMaskNetwork.patch == 0 else {
+        throw EngineError(
+          "prompt: the smm prompt needs a canvas divisible by \(SampleMaskNetwork.patch) (its mask patches), got \(canvas)"
+        )
+      }
+    case .pad, .watermark:
+      if rank != nil { throw EngineError("prompt: a rank needs the lowrank prompt, not \(kind.rawValue)") }
+    }
   }
 
   /// AutoVP's input scaling: image side `int(128 r)` inside a 224 canvas (r ∈ {0.5, 1, 1.5} → border 80/48/16).
@@ -88,9 +126,9 @@ public struct PromptConfig: Codable, Sendable, Equatable {
   }
 }
 
-/// A trainable input prompt: maps a batch of `[0, 1]` images to the model's normalised input and maps the
-/// gradient with respect to that input back to the prompt's parameters.
-public final class VisualPrompt: @unchecked Sendable {
+/// The pad and watermark prompts (and AutoVP's learnable input scale): a trainable pattern δ on a fixed
+/// mask of the canvas.
+public final class VisualPrompt: InputPrompt, @unchecked Sendable {
   public let config: PromptConfig
   public let normalization: InputNormalization
   /// The parameters `δ`, `[S, S, 3]` channels-last. Zero at start: the pad prompt's border is then 0.5 grey.
@@ -142,7 +180,7 @@ public final class VisualPrompt: @unchecked Sendable {
         }
       }
       return (m, offset, side)
-    case .watermark:
+    case .watermark, .lowrank, .smm:
       let f = config.frame ?? s
       for y in 0..<s {
         for x in 0..<s { m[y * s + x] = (y < f || y >= s - f || x < f || x >= s - f) ? 1 : 0 }
@@ -189,8 +227,10 @@ public final class VisualPrompt: @unchecked Sendable {
     return (index, weight, dq)
   }
 
-  /// The prompted, normalised model input for images `[B, s, s, 3]` in `[0, 1]`.
-  public func apply(_ images: UnsafePointer<Float>, count b: Int, into x: UnsafeMutablePointer<Float>) {
+  /// The prompted, normalised model input for images `[B, s, s, 3]` in `[0, 1]` (the same for training batches).
+  public func apply(
+    _ images: UnsafePointer<Float>, count b: Int, into x: UnsafeMutablePointer<Float>, training: Bool
+  ) {
     let s = config.canvas
     let side = config.imageSide
     let mean = normalization.mean
@@ -317,6 +357,26 @@ public final class VisualPrompt: @unchecked Sendable {
       }
     }
     return total
+  }
+
+  /// δ (the input scale is `scale`).
+  public var values: [Float] {
+    get { delta }
+    set { delta = newValue }
+  }
+
+  public func gradients(_ gx: UnsafePointer<Float>, images: UnsafePointer<Float>, count: Int) -> [String: [Float]] {
+    var result = ["prompt.delta": gradient(gx, count: count)]
+    if config.learnableScale {
+      result["prompt.scale"] = [Float(scaleGradient(gx, images: images, count: count))]
+    }
+    return result
+  }
+
+  public var savedTensors: [(name: String, shape: [Int], values: [Float])] {
+    var tensors = [(name: "prompt.delta", shape: [config.canvas, config.canvas, 3], values: delta)]
+    if config.learnableScale { tensors.append((name: "prompt.scale", shape: [], values: [scale])) }
+    return tensors
   }
 
   /// The prompt as an RGB image in `[0, 1]` (`[S, S, 3]`): what the model sees around or on the image.
