@@ -30,7 +30,8 @@ let package = Package(
         "VPModels", "VPImage", "VPData", "VPEngine", "VPNotebook", "VPCheckpoint", "VPFiles", "VPTensor",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
-    .executableTarget(name: "vpbench", dependencies: ["VPModels", "VPTensor", "VPAssets"], swiftSettings: fastMath),
+    .executableTarget(
+      name: "vpbench", dependencies: ["VPModels", "VPTensor", "VPAssets", "VPEngine"], swiftSettings: fastMath),
     .target(
       name: "VPNotebook",
       dependencies: [

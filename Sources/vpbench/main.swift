@@ -6,8 +6,10 @@
 // constants measured elsewhere were wrong on the next CPU, so there are none here.)
 //
 //   swift run -c release vpbench [--quick] [--model NAME] [--repeat N]
+//   swift run -c release vpbench --prompts [--quick]   # every prompt family's cost around MobileNetV2's step
 import Foundation
 import VPAssets
+import VPEngine
 import VPModels
 import VPTensor
 
@@ -78,7 +80,70 @@ if arguments.contains("--gemm") {
   exit(0)
 }
 
+/// The VP step of `model` on the normalised batch `x`: forward, cross-entropy over 10 mapped logits, ∂L/∂x.
+func vpStep(_ model: ImageClassifier, _ x: Tensor, mapped idx: [Int]) -> Tensor {
+  let classes = model.classCount
+  let batch = x.shape[0]
+  let labels = (0..<batch).map { $0 % idx.count }
+  return model.inputGradient(x) { logits, range in
+    var z = [Float](repeating: 0, count: range.count * idx.count)
+    for r in 0..<range.count { for (j, k) in idx.enumerated() { z[r * idx.count + j] = logits[r * classes + k] } }
+    let (_, gz) = Loss.crossEntropy(logits: z, labels: Array(labels[range]), classes: idx.count, scale: batch)
+    var g = [Float](repeating: 0, count: range.count * classes)
+    for r in 0..<range.count { for (j, k) in idx.enumerated() { g[r * classes + k] = gz[r * idx.count + j] } }
+    return g
+  }.gradient
+}
+
 let mapped = (0..<10).map { $0 * 100 }
+
+// Every prompt family's own cost (its forward on a training batch and the gradients of its tensors) and the
+// whole training step around MobileNetV2, measured in the same run: the ratios are what carries over.
+if arguments.contains("--prompts") {
+  let model = try ModelZoo.load(.mobilenetV2)
+  print("vpbench --prompts — \(cpuDescription()); threads \(Parallel.threadCount), \(BLAS.configuration)")
+  print("prompt      canvas batch  trainable   prompt ms/batch   step img/s   step vs pad   peak RSS")
+  let settings =
+    quick ? [Setting(canvas: 64, batch: 64)] : [Setting(canvas: 64, batch: 64), Setting(canvas: 224, batch: 32)]
+  for s in settings {
+    var padRate = 0.0
+    for kind in PromptKind.allCases {
+      let config = PromptConfig(kind: kind, canvas: s.canvas, image: kind == .pad ? s.canvas * 3 / 4 : s.canvas)
+      let prompt = config.makePrompt(normalization: model.normalization, seed: 1)
+      let side = config.imageSide
+      let images = (0..<(s.batch * side * side * 3)).map { Float(0.5 + 0.5 * sin(Double($0) * 0.0007)) }
+      var x = [Float](repeating: 0, count: s.batch * s.canvas * s.canvas * 3)
+      let gx = (0..<x.count).map { Float(sin(Double($0) * 0.0013)) * 1e-3 }
+      let own = time(repeats) {
+        images.withUnsafeBufferPointer { src in
+          x.withUnsafeMutableBufferPointer {
+            prompt.apply(src.baseAddress!, count: s.batch, into: $0.baseAddress!, training: true)
+          }
+          _ = gx.withUnsafeBufferPointer { prompt.gradients($0.baseAddress!, images: src.baseAddress!, count: s.batch) }
+        }
+      }
+      let step = time(repeats) {
+        images.withUnsafeBufferPointer { src in
+          x.withUnsafeMutableBufferPointer {
+            prompt.apply(src.baseAddress!, count: s.batch, into: $0.baseAddress!, training: true)
+          }
+          let g = vpStep(model, Tensor(shape: [s.batch, s.canvas, s.canvas, 3], data: x), mapped: mapped)
+          _ = g.data.withUnsafeBufferPointer {
+            prompt.gradients($0.baseAddress!, images: src.baseAddress!, count: s.batch)
+          }
+        }
+      }
+      let rate = Double(s.batch) / step
+      if kind == .pad { padRate = rate }
+      print(
+        String(
+          format: "%@ %6d %5d %10d %17.1f %12.1f %12.2f×   %6.0f MB",
+          kind.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0), s.canvas, s.batch,
+          prompt.parameterCount, own * 1000, rate, padRate / rate, peakRSSMegabytes()))
+    }
+  }
+  exit(0)
+}
 let settings =
   quick ? [Setting(canvas: 128, batch: 16)] : [Setting(canvas: 224, batch: 32), Setting(canvas: 128, batch: 64)]
 print("vpbench — \(cpuDescription()); threads \(Parallel.threadCount), \(BLAS.configuration)")
@@ -102,19 +167,7 @@ for (name, weights) in [("mobilenet_v2", nil as String?), ("resnet18", "models/r
   let idx = classes >= 1000 ? mapped : Array(0..<min(10, classes))
   for s in settings {
     let x = input(s.batch, s.canvas)
-    let labels = (0..<s.batch).map { $0 % idx.count }
-    let batch = s.batch
-    let step = time(repeats) {
-      _ = model.inputGradient(x) { logits, range in
-        var z = [Float](repeating: 0, count: range.count * idx.count)
-        for r in 0..<range.count { for (j, k) in idx.enumerated() { z[r * idx.count + j] = logits[r * classes + k] } }
-        let (_, gz) = Loss.crossEntropy(
-          logits: z, labels: Array(labels[range]), classes: idx.count, scale: batch)
-        var g = [Float](repeating: 0, count: range.count * classes)
-        for r in 0..<range.count { for (j, k) in idx.enumerated() { g[r * classes + k] = gz[r * idx.count + j] } }
-        return g
-      }
-    }
+    let step = time(repeats) { _ = vpStep(model, x, mapped: idx) }
     let forward = time(repeats) { _ = model.logits(x) }
     if Profiler.shared.enabled {
       print(Profiler.shared.report(top: 1000))
@@ -124,7 +177,8 @@ for (name, weights) in [("mobilenet_v2", nil as String?), ("resnet18", "models/r
     let fwdRate = Double(s.batch) / forward
     print(
       String(
-        format: "%-15@ %6d %5d   %10.1f   %9.1f   %6.0f MB", name, s.canvas, s.batch, stepRate, fwdRate,
+        format: "%@ %6d %5d   %10.1f   %9.1f   %6.0f MB", name.padding(toLength: 15, withPad: " ", startingAt: 0),
+        s.canvas, s.batch, stepRate, fwdRate,
         peakRSSMegabytes()))
   }
 }
