@@ -87,6 +87,9 @@ let package = Package(
       name: "VPDataTests", dependencies: ["VPData", "VPImage", "VPTestSupport"], exclude: ["Reference"],
       resources: [.copy("Fixtures")]),
     .testTarget(name: "VPFilesTests", dependencies: ["VPFiles"]),
+    .testTarget(
+      name: "VPTextTests", dependencies: ["VPText", "VPTestSupport", "CZlib"], exclude: ["Reference"],
+      resources: [.copy("Fixtures")]),
     .testTarget(name: "VPReportTests", dependencies: ["VPReport", "VPTestSupport"], exclude: ["Golden"]),
     .testTarget(
       name: "VPNotebookTests", dependencies: ["VPNotebook", "VPEngine", "VPImage", "VPTensor", "VPTestSupport"], exclude: ["Golden"]
