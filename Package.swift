@@ -78,7 +78,7 @@ let package = Package(
     .testTarget(
       name: "VPCheckpointTests", dependencies: ["VPCheckpoint", "VPTestSupport"], exclude: ["Reference", "Fixtures"]),
     .testTarget(
-      name: "VPModelsTests", dependencies: ["VPModels", "VPTestSupport"], exclude: ["Reference"],
+      name: "VPModelsTests", dependencies: ["VPModels", "VPCheckpoint", "VPTestSupport"], exclude: ["Reference"],
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "VPImageTests", dependencies: ["VPImage", "VPTestSupport"], exclude: ["Reference"],

@@ -27,6 +27,9 @@ public final class ImageClassifier: @unchecked Sendable {
   public let pool = GlobalAveragePool()
   public let head: Linear
   public let normalization: InputNormalization
+  /// The one input side the model accepts (a vision transformer's image size: its positional embedding has
+  /// one entry per patch of it), or nil when any size works (the convolutional networks).
+  public let inputSide: Int?
   /// Images per micro-batch for an `h × w` input (override with `VPBOOK_MICROBATCH`).
   public var microBatchOverride: Int? = ProcessInfo.processInfo.environment["VPBOOK_MICROBATCH"].flatMap(Int.init)
   private var workspaces: [Workspace] = []
@@ -35,11 +38,24 @@ public final class ImageClassifier: @unchecked Sendable {
   public var classCount: Int { head.outFeatures }
   public var featureCount: Int { head.inFeatures }
 
-  public init(name: String, body: Sequential, head: Linear, normalization: InputNormalization) {
+  public init(
+    name: String, body: Sequential, head: Linear, normalization: InputNormalization, inputSide: Int? = nil
+  ) {
     self.name = name
     self.body = body
     self.head = head
     self.normalization = normalization
+    self.inputSide = inputSide
+  }
+
+  /// Throws unless the model accepts `side × side` inputs (see `inputSide`).
+  public func checkInput(side: Int) throws {
+    if let inputSide, side != inputSide {
+      throw ModelError(
+        file: name,
+        "takes \(inputSide)×\(inputSide) inputs only (the image size of its checkpoint's positional embedding), "
+          + "not \(side)×\(side); use canvas=\(inputSide)")
+    }
   }
 
   /// The most bytes held by the workers' workspaces so far.
@@ -83,6 +99,8 @@ public final class ImageClassifier: @unchecked Sendable {
     defer { lock.unlock() }
     let (n, h, w, c) = x.nhwc
     precondition(c == 3, "\(name) expects 3 input channels, got shape \(x.shape)")
+    precondition(
+      inputSide.map { h == $0 && w == $0 } ?? true, "\(name) takes \(inputSide ?? 0)² inputs only, got \(h)×\(w)")
     let mb = microBatch(h: h, w: w)
     let chunks = (n + mb - 1) / mb
     let workers = min(Parallel.threadCount, chunks)

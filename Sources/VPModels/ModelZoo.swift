@@ -7,13 +7,17 @@ public enum ModelName: String, CaseIterable, Sendable {
   case mobilenetV2 = "mobilenet_v2"
   case efficientnetLite0 = "efficientnet_lite0"
   case resnet18, resnet34, resnet50
+  /// torchvision's ViT-B/16 and ViT-B/32; no weights ship (torchvision's `vit_b_16-c867db91.pth`,
+  /// `vit_b_32-d86f8d99.pth`). Both read every size from the checkpoint's shapes (`VisionTransformer`).
+  case vitB16 = "vit_b_16"
+  case vitB32 = "vit_b_32"
 
   /// The checkpoint installed by setup, if any (relative to the asset folder).
   public var defaultWeights: String? {
     switch self {
     case .mobilenetV2: return "models/mobilenet_v2-b0353104.pth"
     case .efficientnetLite0: return "models/efficientnet-lite0-57934424.pth"
-    case .resnet18, .resnet34, .resnet50: return nil
+    case .resnet18, .resnet34, .resnet50, .vitB16, .vitB32: return nil
     }
   }
 }
@@ -39,6 +43,7 @@ public enum ModelZoo {
     case .resnet18: return try ResNet.load(source, depth: .r18)
     case .resnet34: return try ResNet.load(source, depth: .r34)
     case .resnet50: return try ResNet.load(source, depth: .r50)
+    case .vitB16, .vitB32: return try VisionTransformer.load(source, name: name.rawValue)
     }
   }
 }
