@@ -8,6 +8,7 @@ extension Experiment {
   /// What the frozen model's own predictions, remapped once, get right.
   public func zeroShot(prompt promptConfig: PromptConfig, assignment: AssignmentMethod = .greedy) throws -> RunResult {
     try promptConfig.validate()
+    try model.checkInput(side: promptConfig.canvas)
     let started = Date()
     let prompt = promptConfig.makePrompt(normalization: model.normalization, seed: 0)
     let mapping = try LabelMapping(
@@ -30,6 +31,7 @@ extension Experiment {
   public func linearProbe(prompt promptConfig: PromptConfig, training: TrainingConfig, seed: UInt64) throws -> RunResult
   {
     try promptConfig.validate()
+    try model.checkInput(side: promptConfig.canvas)
     try training.validate()
     try requireMemory(
       promptConfig.batchBytes(64), "baseline: a batch of 64 images on a \(promptConfig.canvas) px canvas needs", "")

@@ -11,8 +11,10 @@ struct Classify: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Print the top ImageNet classes of images, as a sanity check of a source model.",
     discussion: """
-      MobileNetV2 and ResNets use torchvision's preprocessing (resize the short side to 256, centre-crop 224,
-      ImageNet mean/std); EfficientNet-Lite0 uses its own ((x − 127) / 128 on the same crop).
+      MobileNetV2, ResNets and ViTs use torchvision's preprocessing (resize the short side to 256, centre-crop
+      224, ImageNet mean/std); EfficientNet-Lite0 uses its own ((x − 127) / 128 on the same crop). A ViT
+      checkpoint made for another image size S gets the same transform scaled to it (short side S·256/224,
+      crop S).
       Example: vpbook classify --model mobilenet_v2 .cache/assets/images/chelsea.png
       """)
 
@@ -37,12 +39,17 @@ struct Classify: ParsableCommand {
     let classifier = try ModelZoo.load(model, weights: weights)
     let names =
       classifier.classCount == 1000 ? try ImageNetClasses.names() : (0..<classifier.classCount).map { "class \($0)" }
+    let side = classifier.inputSide ?? imageNetCropSide
     var batch: [Float] = []
     for path in images {
       let image = try Image(contentsOfFile: path)
-      batch += model == .efficientnetLite0 ? efficientNetPreprocess(image) : torchvisionPreprocess(image)
+      if side != imageNetCropSide {
+        batch += scaledTorchvisionPreprocess(image, side: side)
+      } else {
+        batch += model == .efficientnetLite0 ? efficientNetPreprocess(image) : torchvisionPreprocess(image)
+      }
     }
-    let logits = classifier.logits(Tensor(shape: [images.count, 224, 224, 3], data: batch))
+    let logits = classifier.logits(Tensor(shape: [images.count, side, side, 3], data: batch))
     let k = classifier.classCount
     for (i, path) in images.enumerated() {
       let p = Loss.softmax(Array(logits.data[(i * k)..<((i + 1) * k)]), classes: k)
@@ -54,4 +61,12 @@ struct Classify: ParsableCommand {
       }
     }
   }
+}
+
+/// torchvision's evaluation transform for a model whose input side is `side` rather than 224: resize the short
+/// side to `side · 256 / 224` (rounded), centre-crop `side`, ImageNet mean/std.
+func scaledTorchvisionPreprocess(_ image: Image, side: Int) -> [Float] {
+  let resize = Int((Double(side) * Double(imageNetResizeSide) / Double(imageNetCropSide)).rounded())
+  let cropped = image.toRGB().resizeShortSide(resize, method: .pilBilinear).centerCrop(side)
+  return cropped.pixels.enumerated().map { i, v in (v - imageNetMean[i % 3]) / imageNetStd[i % 3] }
 }

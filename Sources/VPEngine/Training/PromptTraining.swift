@@ -24,6 +24,7 @@ extension Experiment {
     prompt promptConfig: PromptConfig, mapping mappingConfig: MappingConfig, training: TrainingConfig, seed: UInt64
   ) throws -> RunResult {
     try promptConfig.validate()
+    try model.checkInput(side: promptConfig.canvas)
     try training.validate()
     try requireMemory(
       promptConfig.batchBytes(min(training.batchSize, train.count)),

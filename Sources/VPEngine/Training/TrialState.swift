@@ -170,6 +170,7 @@ extension Experiment {
     from state: TrialState?, through end: Int
   ) throws -> TrialState {
     try promptConfig.validate()
+    try model.checkInput(side: promptConfig.canvas)
     try training.validate()
     guard promptConfig.imageSide == train.side else {
       throw EngineError(
