@@ -216,3 +216,124 @@ void vp_gemm_small(const float *a, int m, int k, const float *b, int n, float *c
     j += nb * 8;
   }
 }
+
+// MARK: - exp and the smooth activations of transformers
+
+static inline __m256 exp8(__m256 x) {
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
+  __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  // r = x − n ln 2, with ln 2 split in two parts so that n · 0.693359375 is exact.
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+/// erf(x) = 1 − (a1 t + … + a5 t⁵) e^{−x²}, t = 1 / (1 + p|x|), odd in x (Abramowitz & Stegun 7.1.26).
+static inline __m256 erf8(__m256 x) {
+  const __m256 sign_bit = _mm256_set1_ps(-0.0f);
+  const __m256 one = _mm256_set1_ps(1.0f);
+  __m256 sign = _mm256_and_ps(x, sign_bit);
+  __m256 a = _mm256_andnot_ps(sign_bit, x);
+  __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(0.3275911f), a, one));
+  __m256 p = _mm256_set1_ps(1.061405429f);
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.453152027f));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.421413741f));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.284496736f));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.254829592f));
+  p = _mm256_mul_ps(p, t);
+  __m256 y = _mm256_fnmadd_ps(p, exp8(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(a, a))), one);
+  return _mm256_or_ps(y, sign);
+}
+
+static inline __m256 sigmoid8(__m256 x) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  return _mm256_div_ps(one, _mm256_add_ps(one, exp8(_mm256_sub_ps(_mm256_setzero_ps(), x))));
+}
+
+static inline __m256 tanh8(__m256 x) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  __m256 e = exp8(_mm256_add_ps(x, x));
+  return _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one)));
+}
+
+static inline __m256 smooth_value8(__m256 x, int kind) {
+  const __m256 half = _mm256_set1_ps(0.5f);
+  switch (kind) {
+  case 0: {
+    __m256 cdf = _mm256_mul_ps(half, _mm256_add_ps(_mm256_set1_ps(1.0f),
+                                                   erf8(_mm256_mul_ps(x, _mm256_set1_ps(0.70710678118654752f)))));
+    return _mm256_mul_ps(x, cdf);
+  }
+  case 1: return _mm256_mul_ps(x, sigmoid8(_mm256_mul_ps(x, _mm256_set1_ps(1.702f))));
+  default: return tanh8(x);
+  }
+}
+
+static inline __m256 smooth_derivative8(__m256 x, int kind) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  switch (kind) {
+  case 0: {
+    // Φ(x) + x φ(x)
+    __m256 cdf = _mm256_mul_ps(_mm256_set1_ps(0.5f),
+                               _mm256_add_ps(one, erf8(_mm256_mul_ps(x, _mm256_set1_ps(0.70710678118654752f)))));
+    __m256 pdf = _mm256_mul_ps(exp8(_mm256_mul_ps(_mm256_set1_ps(-0.5f), _mm256_mul_ps(x, x))),
+                               _mm256_set1_ps(0.39894228040143268f));
+    return _mm256_fmadd_ps(x, pdf, cdf);
+  }
+  case 1: {
+    __m256 s = sigmoid8(_mm256_mul_ps(x, _mm256_set1_ps(1.702f)));
+    __m256 slope = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(1.702f), x), _mm256_mul_ps(s, _mm256_sub_ps(one, s)));
+    return _mm256_add_ps(s, slope);
+  }
+  default: {
+    __m256 t = tanh8(x);
+    return _mm256_fnmadd_ps(t, t, one);
+  }
+  }
+}
+
+void vp_exp_shifted(float *x, size_t n, float shift) {
+  __m256 s = _mm256_set1_ps(shift);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), s)));
+  if (i < n) {
+    float tail[8] = {0};
+    for (size_t j = i; j < n; j++) tail[j - i] = x[j];
+    _mm256_storeu_ps(tail, exp8(_mm256_sub_ps(_mm256_loadu_ps(tail), s)));
+    for (size_t j = i; j < n; j++) x[j] = tail[j - i];
+  }
+}
+
+void vp_smooth_activation_forward(const float *x, float *y, size_t n, int kind) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, smooth_value8(_mm256_loadu_ps(x + i), kind));
+  if (i < n) {
+    float tail[8] = {0};
+    for (size_t j = i; j < n; j++) tail[j - i] = x[j];
+    _mm256_storeu_ps(tail, smooth_value8(_mm256_loadu_ps(tail), kind));
+    for (size_t j = i; j < n; j++) y[j] = tail[j - i];
+  }
+}
+
+void vp_smooth_activation_backward(const float *x, float *g, size_t n, int kind) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 d = smooth_derivative8(_mm256_loadu_ps(x + i), kind);
+    _mm256_storeu_ps(g + i, _mm256_mul_ps(_mm256_loadu_ps(g + i), d));
+  }
+  if (i < n) {
+    float tail[8] = {0};
+    for (size_t j = i; j < n; j++) tail[j - i] = x[j];
+    _mm256_storeu_ps(tail, smooth_derivative8(_mm256_loadu_ps(tail), kind));
+    for (size_t j = i; j < n; j++) g[j] *= tail[j - i];
+  }
+}

@@ -34,20 +34,22 @@ public struct LayerNorm: FrozenLayer, Sendable {
     let eps = epsilon
     weight.withUnsafeBufferPointer { gamma in
       bias.withUnsafeBufferPointer { beta in
-        ws.forRanges(rows, minimum: 16) { range in
-          for r in range {
-            let src = x.pointer + r * c
-            let dst = y.pointer + r * c
-            let mean = Reduction.sum(src, count: c) / Float(c)
-            for i in 0..<c { dst[i] = src[i] - mean }
-            let variance = Reduction.dot(dst, dst, count: c) / Float(c)
-            let inverse = 1 / (variance + eps).squareRoot()
-            for i in 0..<c { dst[i] *= inverse }
-            if let saved {
-              (saved + r * c).update(from: dst, count: c)
-              saved[rows * c + r] = inverse
+        Profiler.shared.measure("fwd layernorm") {
+          ws.forRanges(rows, minimum: 16) { range in
+            for r in range {
+              let src = x.pointer + r * c
+              let dst = y.pointer + r * c
+              let mean = Reduction.sum(src, count: c) / Float(c)
+              for i in 0..<c { dst[i] = src[i] - mean }
+              let variance = Reduction.dot(dst, dst, count: c) / Float(c)
+              let inverse = 1 / (variance + eps).squareRoot()
+              for i in 0..<c { dst[i] *= inverse }
+              if let saved {
+                (saved + r * c).update(from: dst, count: c)
+                saved[rows * c + r] = inverse
+              }
+              for i in 0..<c { dst[i] = dst[i] * gamma[i] + beta[i] }
             }
-            for i in 0..<c { dst[i] = dst[i] * gamma[i] + beta[i] }
           }
         }
       }
@@ -61,15 +63,17 @@ public struct LayerNorm: FrozenLayer, Sendable {
     guard let saved = entry.floats else { fatalError("layer norm backward without a recorded forward") }
     let (c, rows) = (gy.c, gy.rows)
     weight.withUnsafeBufferPointer { gamma in
-      ws.forRanges(rows, minimum: 16) { range in
-        for r in range {
-          let g = gy.pointer + r * c
-          let xhat = saved + r * c
-          for i in 0..<c { g[i] *= gamma[i] }
-          let meanG = Reduction.sum(g, count: c) / Float(c)
-          let meanGX = Reduction.dot(g, xhat, count: c) / Float(c)
-          let inverse = saved[rows * c + r]
-          for i in 0..<c { g[i] = inverse * (g[i] - meanG - xhat[i] * meanGX) }
+      Profiler.shared.measure("bwd layernorm") {
+        ws.forRanges(rows, minimum: 16) { range in
+          for r in range {
+            let g = gy.pointer + r * c
+            let xhat = saved + r * c
+            for i in 0..<c { g[i] *= gamma[i] }
+            let meanG = Reduction.sum(g, count: c) / Float(c)
+            let meanGX = Reduction.dot(g, xhat, count: c) / Float(c)
+            let inverse = saved[rows * c + r]
+            for i in 0..<c { g[i] = inverse * (g[i] - meanG - xhat[i] * meanGX) }
+          }
         }
       }
     }

@@ -1,4 +1,4 @@
-import Foundation
+import CKernels
 
 /// Multi-head self-attention with PyTorch's `nn.MultiheadAttention` parameters, on tokens laid out
 /// `[N, H, W, D]` (a sequence of `T = H·W` tokens per image; transformers use `[N, 1, T, D]`).
@@ -52,16 +52,18 @@ public struct MultiHeadSelfAttention: FrozenLayer, Sendable {
     let o = ws.featureMap(n: x.n, h: x.h, w: x.w, c: embedDim)
     let (t, d, dh, scale) = (x.h * x.w, embedDim, headDim, 1 / Float(headDim).squareRoot())
     let causal = self.causal
-    ws.forEach(x.n * heads) { task in
-      let (n, h) = (task / heads, task % heads)
-      let p = UnsafeMutablePointer<Float>.allocate(capacity: t * t)
-      defer { p.deallocate() }
-      let base = qkv.pointer + n * t * 3 * d + h * dh
-      Self.probabilities(q: base, k: base + d, tokens: t, headDim: dh, stride: 3 * d, scale: scale, causal: causal, p)
-      // O_h = P V_h
-      BLAS.sgemm(
-        transA: false, transB: false, m: t, n: dh, k: t, a: p, lda: t, b: base + 2 * d, ldb: 3 * d,
-        c: o.pointer + n * t * d + h * dh, ldc: d)
+    Profiler.shared.measure("fwd attention T\(t) heads \(heads)") {
+      ws.forEach(x.n * heads) { task in
+        let (n, h) = (task / heads, task % heads)
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: t * t)
+        defer { p.deallocate() }
+        let base = qkv.pointer + n * t * 3 * d + h * dh
+        Self.probabilities(q: base, k: base + d, tokens: t, headDim: dh, stride: 3 * d, scale: scale, causal: causal, p)
+        // O_h = P V_h
+        BLAS.sgemm(
+          transA: false, transB: false, m: t, n: dh, k: t, a: p, lda: t, b: base + 2 * d, ldb: 3 * d,
+          c: o.pointer + n * t * d + h * dh, ldc: d)
+      }
     }
     let y = outProjection.forward(o, workspace: ws, tape: nil)
     ws.release(o)
@@ -80,35 +82,37 @@ public struct MultiHeadSelfAttention: FrozenLayer, Sendable {
     let gqkv = ws.featureMap(n: go.n, h: go.h, w: go.w, c: 3 * embedDim)
     let (t, d, dh, scale) = (go.h * go.w, embedDim, headDim, 1 / Float(headDim).squareRoot())
     let causal = self.causal
-    ws.forEach(go.n * heads) { task in
-      let (n, h) = (task / heads, task % heads)
-      let p = UnsafeMutablePointer<Float>.allocate(capacity: 2 * t * t)
-      defer { p.deallocate() }
-      let dp = p + t * t
-      let base = qkv + n * t * 3 * d + h * dh
-      let (q, k, v) = (base, base + d, base + 2 * d)
-      let gBase = gqkv.pointer + n * t * 3 * d + h * dh
-      let (gq, gk, gv) = (gBase, gBase + d, gBase + 2 * d)
-      let gOut = go.pointer + n * t * d + h * dh
-      Self.probabilities(q: q, k: k, tokens: t, headDim: dh, stride: 3 * d, scale: scale, causal: causal, p)
-      // ∂V = Pᵀ ∂O
-      BLAS.sgemm(
-        transA: true, transB: false, m: t, n: dh, k: t, a: p, lda: t, b: gOut, ldb: d, c: gv, ldc: 3 * d)
-      // ∂P = ∂O Vᵀ
-      BLAS.sgemm(
-        transA: false, transB: true, m: t, n: t, k: dh, a: gOut, lda: d, b: v, ldb: 3 * d, c: dp, ldc: t)
-      // ∂S = P ⊙ (∂P − rowsum(∂P ⊙ P)) / √d, in place of ∂P
-      for i in 0..<t {
-        let pr = p + i * t
-        let gr = dp + i * t
-        let inner = Reduction.dot(pr, gr, count: t)
-        for j in 0..<t { gr[j] = pr[j] * (gr[j] - inner) * scale }
+    Profiler.shared.measure("bwd attention T\(t) heads \(heads)") {
+      ws.forEach(go.n * heads) { task in
+        let (n, h) = (task / heads, task % heads)
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: 2 * t * t)
+        defer { p.deallocate() }
+        let dp = p + t * t
+        let base = qkv + n * t * 3 * d + h * dh
+        let (q, k, v) = (base, base + d, base + 2 * d)
+        let gBase = gqkv.pointer + n * t * 3 * d + h * dh
+        let (gq, gk, gv) = (gBase, gBase + d, gBase + 2 * d)
+        let gOut = go.pointer + n * t * d + h * dh
+        Self.probabilities(q: q, k: k, tokens: t, headDim: dh, stride: 3 * d, scale: scale, causal: causal, p)
+        // ∂V = Pᵀ ∂O
+        BLAS.sgemm(
+          transA: true, transB: false, m: t, n: dh, k: t, a: p, lda: t, b: gOut, ldb: d, c: gv, ldc: 3 * d)
+        // ∂P = ∂O Vᵀ
+        BLAS.sgemm(
+          transA: false, transB: true, m: t, n: t, k: dh, a: gOut, lda: d, b: v, ldb: 3 * d, c: dp, ldc: t)
+        // ∂S = P ⊙ (∂P − rowsum(∂P ⊙ P)) / √d, in place of ∂P
+        for i in 0..<t {
+          let pr = p + i * t
+          let gr = dp + i * t
+          let inner = Reduction.dot(pr, gr, count: t)
+          for j in 0..<t { gr[j] = pr[j] * (gr[j] - inner) * scale }
+        }
+        // ∂Q = ∂S K, ∂K = ∂Sᵀ Q
+        BLAS.sgemm(
+          transA: false, transB: false, m: t, n: dh, k: t, a: dp, lda: t, b: k, ldb: 3 * d, c: gq, ldc: 3 * d)
+        BLAS.sgemm(
+          transA: true, transB: false, m: t, n: dh, k: t, a: dp, lda: t, b: q, ldb: 3 * d, c: gk, ldc: 3 * d)
       }
-      // ∂Q = ∂S K, ∂K = ∂Sᵀ Q
-      BLAS.sgemm(
-        transA: false, transB: false, m: t, n: dh, k: t, a: dp, lda: t, b: k, ldb: 3 * d, c: gq, ldc: 3 * d)
-      BLAS.sgemm(
-        transA: true, transB: false, m: t, n: dh, k: t, a: dp, lda: t, b: q, ldb: 3 * d, c: gk, ldc: 3 * d)
     }
     ws.release(go)
     ws.release(qkv, count: entry.floatCount)
@@ -129,7 +133,7 @@ public struct MultiHeadSelfAttention: FrozenLayer, Sendable {
       let visible = causal ? i + 1 : t
       var largest = row[0]
       for j in 1..<visible { largest = max(largest, row[j]) }
-      for j in 0..<visible { row[j] = Foundation.exp(row[j] - largest) }
+      vp_exp_shifted(row, visible, largest)
       let inverse = 1 / Reduction.sum(row, count: visible)
       for j in 0..<visible { row[j] *= inverse }
       for j in visible..<t { row[j] = 0 }

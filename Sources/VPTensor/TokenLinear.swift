@@ -15,8 +15,10 @@ public struct TokenLinear: FrozenLayer, Sendable {
     let (fin, fout) = (linear.inFeatures, linear.outFeatures)
     precondition(x.c == fin, "linear expects \(fin) features, got \(x.c) channels")
     let y = ws.featureMap(n: x.n, h: x.h, w: x.w, c: fout)
-    ws.forChunks(x.rows, size: Self.chunkRows(outputs: fout)) { r in
-      linear.forward(x.pointer + r.lowerBound * fin, rows: r.count, into: y.pointer + r.lowerBound * fout)
+    Profiler.shared.measure("fwd linear \(fin)->\(fout)") {
+      ws.forChunks(x.rows, size: Self.chunkRows(outputs: fout)) { r in
+        linear.forward(x.pointer + r.lowerBound * fin, rows: r.count, into: y.pointer + r.lowerBound * fout)
+      }
     }
     tape?.push(Tape.Entry(bytes: nil, count: 0, inputH: x.h, inputW: x.w))
     return y
@@ -32,8 +34,10 @@ public struct TokenLinear: FrozenLayer, Sendable {
     let (fin, fout) = (linear.inFeatures, linear.outFeatures)
     precondition(gy.c == fout, "linear gradient has \(gy.c) channels, expected \(fout)")
     let gx = ws.featureMap(n: gy.n, h: gy.h, w: gy.w, c: fin)
-    ws.forChunks(gy.rows, size: Self.chunkRows(outputs: fin)) { r in
-      linear.inputGradient(gy.pointer + r.lowerBound * fout, rows: r.count, into: gx.pointer + r.lowerBound * fin)
+    Profiler.shared.measure("bwd linear \(fin)->\(fout)") {
+      ws.forChunks(gy.rows, size: Self.chunkRows(outputs: fin)) { r in
+        linear.inputGradient(gy.pointer + r.lowerBound * fout, rows: r.count, into: gx.pointer + r.lowerBound * fin)
+      }
     }
     ws.release(gy)
     return gx
