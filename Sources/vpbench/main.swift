@@ -5,8 +5,12 @@
 // names the CPU and the kernels that ran. (Ratios to PyTorch belong in the same run on the same machine:
 // constants measured elsewhere were wrong on the next CPU, so there are none here.)
 //
-//   swift run -c release vpbench [--quick] [--model NAME] [--repeat N]
+//   swift run -c release vpbench [--quick] [--model NAME] [--repeat N] [--vit]
 //   swift run -c release vpbench --prompts [--quick]   # every prompt family's cost around MobileNetV2's step
+//
+// ViT-B/32 and ViT-B/16 (made-up weights of the real size; they take 224² only) run with --vit or
+// --model vit_b_32 / vit_b_16: a ViT-B/16 step at batch 32 takes tens of seconds on two cores, too long for
+// the default `make bench`.
 import Foundation
 import VPAssets
 import VPEngine
@@ -148,14 +152,21 @@ let settings =
   quick ? [Setting(canvas: 128, batch: 16)] : [Setting(canvas: 224, batch: 32), Setting(canvas: 128, batch: 64)]
 print("vpbench — \(cpuDescription()); threads \(Parallel.threadCount), \(BLAS.configuration)")
 print("model           canvas batch   step img/s   fwd img/s   peak RSS")
-for (name, weights) in [("mobilenet_v2", nil as String?), ("resnet18", "models/resnet18-random-10class.pth")] {
+let vits: [(String, VisionTransformer.Configuration)] = [("vit_b_32", .b32()), ("vit_b_16", .b16())]
+let withViTs = arguments.contains("--vit") || vits.contains { $0.0 == onlyModel }
+let names = ["mobilenet_v2", "resnet18"] + (withViTs ? vits.map(\.0) : [])
+for name in names {
   if let only = onlyModel, only != name { continue }
   let model: ImageClassifier
   do {
-    if let weights {
+    if let vit = vits.first(where: { $0.0 == name }) {
+      // No ViT weights can be installed here: made-up weights of the real sizes time the same kernels.
+      model = try VisionTransformer.build(WeightReader(syntheticSeed: 1), configuration: vit.1, name: name)
+    } else if name == "resnet18" {
       // No pretrained ResNet-18 ships in a registry package: the randomly initialised one has the real
       // architecture (and a 10-class head), which is all a speed measurement needs.
-      model = try ResNet.load(CheckpointWeights(path: try Assets.path(weights)), depth: .r18)
+      model = try ResNet.load(
+        CheckpointWeights(path: try Assets.path("models/resnet18-random-10class.pth")), depth: .r18)
     } else {
       model = try ModelZoo.load(.mobilenetV2)
     }
@@ -165,7 +176,7 @@ for (name, weights) in [("mobilenet_v2", nil as String?), ("resnet18", "models/r
   }
   let classes = model.classCount
   let idx = classes >= 1000 ? mapped : Array(0..<min(10, classes))
-  for s in settings {
+  for s in model.inputSide.map({ [Setting(canvas: $0, batch: 32)] }) ?? settings {
     let x = input(s.batch, s.canvas)
     let step = time(repeats) { _ = vpStep(model, x, mapped: idx) }
     let forward = time(repeats) { _ = model.logits(x) }
