@@ -27,13 +27,14 @@ void vp_gemm_small(const float *a, int m, int k, const float *b, int n, float *c
                    uint8_t *mask);
 
 /// In place: x[i] = exp(x[i] − shift) for n values (a softmax row). AVX2 exp: Cody–Waite reduction by ln 2 and
-/// Cephes' degree-6 polynomial, relative error < 2e-7; arguments are clamped to [−87.3, 88.3]. Every element,
+/// Cephes' degree-6 polynomial, relative error 1.2e-7 (measured on [−80, 80]); arguments are clamped to [−87.3, 88.3]. Every element,
 /// including the last n mod 8, takes the same vector path, so results do not depend on how a caller splits
 /// an array.
 void vp_exp_shifted(float *x, size_t n, float shift);
 
-/// Smooth activations, `kind`: 0 GELU (exact: ½x(1 + erf(x/√2)), erf by Abramowitz–Stegun 7.1.26 with the exp
-/// above, absolute error < 3e-7), 1 QuickGELU (x·σ(1.702x)), 2 tanh. Forward: y = f(x); backward: g *= f′(x)
-/// in place. Same vector path for every element (see vp_exp_shifted).
+/// Smooth activations, `kind`: 0 GELU (exact: ½x(1 + erf(x/√2)), erf by Abramowitz–Stegun 7.1.26, error
+/// < 1.5e-7, with the exp above), 1 QuickGELU (x·σ(1.702x)), 2 tanh. Forward: y = f(x); backward: g *= f′(x)
+/// in place. Measured against the float64 formulas on [−10, 10]: absolute error of f 4.7e-7 (GELU), 7.4e-7
+/// (QuickGELU), 1.8e-7 (tanh), of f′ at most 9.8e-7. Same vector path for every element (see vp_exp_shifted).
 void vp_smooth_activation_forward(const float *x, float *y, size_t n, int kind);
 void vp_smooth_activation_backward(const float *x, float *g, size_t n, int kind);
