@@ -7,8 +7,7 @@ extension Experiment {
   /// The zero-shot mapping baseline: FLM with the untrained prompt (δ = 0, a 0.5-grey border), no training.
   /// What the frozen model's own predictions, remapped once, get right.
   public func zeroShot(prompt promptConfig: PromptConfig, assignment: AssignmentMethod = .greedy) throws -> RunResult {
-    try promptConfig.validate()
-    try model.checkInput(side: promptConfig.canvas)
+    try check(promptConfig)
     let started = Date()
     let prompt = promptConfig.makePrompt(normalization: model.normalization, seed: 0)
     let mapping = try LabelMapping(
@@ -30,8 +29,7 @@ extension Experiment {
   /// the epoch is selected on the validation split.
   public func linearProbe(prompt promptConfig: PromptConfig, training: TrainingConfig, seed: UInt64) throws -> RunResult
   {
-    try promptConfig.validate()
-    try model.checkInput(side: promptConfig.canvas)
+    try check(promptConfig)
     try training.validate()
     try requireMemory(
       promptConfig.batchBytes(64), "baseline: a batch of 64 images on a \(promptConfig.canvas) px canvas needs", "")

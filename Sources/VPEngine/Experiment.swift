@@ -119,6 +119,12 @@ public final class Experiment: @unchecked Sendable {
     }
   }
 
+  /// Checks a run's prompt: its geometry, and that the model takes its canvas (a ViT takes one size only).
+  func check(_ prompt: PromptConfig) throws {
+    try prompt.validate()
+    try model.checkInput(side: prompt.canvas)
+  }
+
   // MARK: - Prompted forward passes
 
   /// Runs the model on prompted images of `set` in batches, calling `body(outputs, rows)` for each batch with

@@ -23,8 +23,7 @@ extension Experiment {
   public func run(
     prompt promptConfig: PromptConfig, mapping mappingConfig: MappingConfig, training: TrainingConfig, seed: UInt64
   ) throws -> RunResult {
-    try promptConfig.validate()
-    try model.checkInput(side: promptConfig.canvas)
+    try check(promptConfig)
     try training.validate()
     try requireMemory(
       promptConfig.batchBytes(min(training.batchSize, train.count)),

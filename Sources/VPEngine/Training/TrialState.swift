@@ -169,8 +169,7 @@ extension Experiment {
     prompt promptConfig: PromptConfig, mapping mappingConfig: MappingConfig, training: TrainingConfig, seed: UInt64,
     from state: TrialState?, through end: Int
   ) throws -> TrialState {
-    try promptConfig.validate()
-    try model.checkInput(side: promptConfig.canvas)
+    try check(promptConfig)
     try training.validate()
     guard promptConfig.imageSide == train.side else {
       throw EngineError(
