@@ -3,7 +3,8 @@ extension TorchCheckpoint {
   ///
   /// The archive holds `PREFIX/data.pkl` (the state dict pickle), `PREFIX/data/<key>` (one raw
   /// little-endian storage per key) and bookkeeping records (`version`, `byteorder`, …). Stored entries
-  /// are shared without copying; deflated ones are inflated.
+  /// are shared without copying; deflated ones are inflated. A TorchScript archive (`torch.jit.save`, with
+  /// `constants.pkl` and `code/`) is refused with the way to re-save its state dict.
   static func loadZip(_ bytes: [UInt8], path: String) throws -> StateDict {
     let archive = try ZipArchive(bytes: bytes, path: path)
     guard
@@ -15,6 +16,15 @@ extension TorchCheckpoint {
         path: path, kind: .notACheckpoint, problem: "not a torch checkpoint (zip archive has no data.pkl)")
     }
     let prefix = String(pickleEntry.name.dropLast("data.pkl".count))
+    if archive.entry(named: prefix + "constants.pkl") != nil
+      || archive.entries.contains(where: { $0.name.hasPrefix(prefix + "code/") })
+    {
+      throw CheckpointError(
+        path: path, kind: .unsupported,
+        problem: "a TorchScript archive (torch.jit.save: it holds \(prefix)constants.pkl and code/), not a state "
+          + "dict; re-save its weights in Python with "
+          + "torch.save(torch.jit.load(PATH, map_location=\"cpu\").state_dict(), NEW_PATH)")
+    }
     if let byteOrder = archive.entry(named: prefix + "byteorder"),
       try archive.contents(of: byteOrder) == Array("big".utf8)
     {
