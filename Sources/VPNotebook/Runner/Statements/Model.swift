@@ -49,6 +49,7 @@ struct ModelStatement: NotebookStatement {
     let pretty: [ModelName: String] = [
       .mobilenetV2: "MobileNetV2", .efficientnetLite0: "EfficientNet-Lite0", .resnet18: "ResNet-18",
       .resnet34: "ResNet-34", .resnet50: "ResNet-50", .vitB16: "ViT-B/16", .vitB32: "ViT-B/32",
+      .clip: "CLIP (zero-shot over the ImageNet names)",
     ]
     var text = "Source model: <strong>\(pretty[choice.name] ?? choice.name.rawValue)</strong>, frozen"
     text +=
