@@ -49,3 +49,16 @@ public func efficientNetPreprocess(_ image: Image, resize: ResizeMethod = .pilBi
     .centerCrop(imageNetCropSide)
   return cropped.bytes.map { (Float($0) - 127) / 128 }
 }
+
+/// CLIP's image statistics (OpenAI's `clip._transform`).
+public let clipMean: [Float] = [0.48145466, 0.4578275, 0.40821073]
+/// CLIP's per-channel standard deviation.
+public let clipStd: [Float] = [0.26862954, 0.26130258, 0.27577711]
+
+/// CLIP's evaluation transform for a model of input side `side`, returning a `side × side × 3` HWC tensor:
+/// `Resize(side, interpolation=BICUBIC)` (short side, on 8 bits as PIL: ``ResizeMethod/pilBicubic``),
+/// `CenterCrop(side)`, RGB, `ToTensor()`, `Normalize(clipMean, clipStd)`.
+public func clipPreprocess(_ image: Image, side: Int) -> [Float] {
+  let cropped = image.toRGB().resizeShortSide(side, method: .pilBicubic).centerCrop(side)
+  return cropped.pixels.enumerated().map { i, v in (v - clipMean[i % 3]) / clipStd[i % 3] }
+}

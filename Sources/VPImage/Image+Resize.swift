@@ -15,6 +15,10 @@ public enum ResizeMethod: Sendable, Equatable {
   /// vertical pass, each rounded and clamped to 8 bits (Pillow's `ImagingResample` 8-bit path),
   /// which is what torchvision's `Resize` does to PIL images. The result holds multiples of 1/255.
   case pilBilinear
+  /// PIL's `Image.resize(BICUBIC)` on 8-bit images, exactly as ``pilBilinear`` but with PIL's cubic filter
+  /// (`a = −0.5`, support 2, widened by the downscale factor): what CLIP's preprocessing
+  /// (`Resize(n_px, interpolation=BICUBIC)` on a PIL image) does. The result holds multiples of 1/255.
+  case pilBicubic
 }
 
 extension Image {
@@ -50,11 +54,12 @@ extension Image {
         }
       }
       return Image(width: size.width, height: size.height, channels: channels, pixels: output)
-    case .pilBilinear:
+    case .pilBilinear, .pilBicubic:
+      let filter: ResampleWeights.Filter = method == .pilBicubic ? .bicubic : .triangle
       let resized = pilResample8(
         bytes, size: self.size, channels: channels, to: size,
-        horizontal: .antialiased(inSize: width, outSize: size.width),
-        vertical: .antialiased(inSize: height, outSize: size.height))
+        horizontal: .antialiased(inSize: width, outSize: size.width, filter: filter),
+        vertical: .antialiased(inSize: height, outSize: size.height, filter: filter))
       return Image(width: size.width, height: size.height, channels: channels, bytes: resized)
     }
   }

@@ -54,10 +54,44 @@ package struct ResampleWeights: Sendable {
   /// (C truncation), `w(x) = triangle((x - center + 0.5) / filterscale)` for `x` in
   /// `xmin ..< xmax`, then divided by their sum.
   package static func antialiased(inSize: Int, outSize: Int) -> ResampleWeights {
+    antialiased(inSize: inSize, outSize: outSize, filter: .triangle)
+  }
+
+  /// PIL's interpolation filters (`Resample.c`).
+  package enum Filter: Sendable {
+    /// Bilinear: `1 − |x|` on `|x| < 1`.
+    case triangle
+    /// Bicubic (Keys, `a = −0.5`): `((a + 2)|x| − (a + 3))x² + 1` on `|x| < 1`,
+    /// `a(|x|³ − 5|x|² + 8|x| − 4)` on `1 ≤ |x| < 2`.
+    case bicubic
+
+    var support: Double {
+      switch self {
+      case .triangle: return 1
+      case .bicubic: return 2
+      }
+    }
+
+    func value(_ x: Double) -> Double {
+      let x = abs(x)
+      switch self {
+      case .triangle: return x < 1 ? 1 - x : 0
+      case .bicubic:
+        let a = -0.5
+        if x < 1 { return ((a + 2) * x - (a + 3)) * x * x + 1 }
+        if x < 2 { return (((x - 5) * x + 8) * x - 4) * a }
+        return 0
+      }
+    }
+  }
+
+  /// PIL's `precompute_coeffs` for `filter`: as ``antialiased(inSize:outSize:)`` with the filter's support
+  /// (`support = filter.support · filterscale`) and values.
+  package static func antialiased(inSize: Int, outSize: Int, filter: Filter) -> ResampleWeights {
     precondition(inSize > 0 && outSize > 0, "resize: sizes must be positive")
     let scale = Double(inSize) / Double(outSize)
     let filterscale = max(scale, 1)
-    let support = 1.0 * filterscale
+    let support = filter.support * filterscale
     let taps = Int(support.rounded(.up)) * 2 + 1
     var starts = [Int](repeating: 0, count: outSize)
     var counts = [Int](repeating: 0, count: outSize)
@@ -69,7 +103,7 @@ package struct ResampleWeights: Sendable {
       let xmax = min(Int(center + support + 0.5), inSize) - xmin
       var total = 0.0
       for x in 0..<xmax {
-        let w = triangle((Double(x + xmin) - center + 0.5) * ss)
+        let w = filter.value((Double(x + xmin) - center + 0.5) * ss)
         weights[o * taps + x] = w
         total += w
       }
@@ -95,10 +129,6 @@ package struct ResampleWeights: Sendable {
     }
   }
 
-  private static func triangle(_ x: Double) -> Double {
-    let x = abs(x)
-    return x < 1 ? 1 - x : 0
-  }
 }
 
 /// PIL's `PRECISION_BITS` for 8-bit resampling: `32 - 8 - 2`.
