@@ -92,7 +92,8 @@ let package = Package(
       resources: [.copy("Fixtures")]),
     .testTarget(name: "VPReportTests", dependencies: ["VPReport", "VPTestSupport"], exclude: ["Golden"]),
     .testTarget(
-      name: "VPNotebookTests", dependencies: ["VPNotebook", "VPEngine", "VPImage", "VPTensor", "VPTestSupport"], exclude: ["Golden"]
+      name: "VPNotebookTests",
+      dependencies: ["VPNotebook", "VPEngine", "VPImage", "VPTensor", "VPCheckpoint", "VPTestSupport"], exclude: ["Golden"]
     ),
     .testTarget(
       name: "VPEngineTests", dependencies: ["VPEngine", "VPModels", "VPData", "VPTensor", "VPCheckpoint", "VPTestSupport"],

@@ -1,0 +1,76 @@
+import Foundation
+import VPCheckpoint
+import XCTest
+
+/// `vpbook classify --model clip` and `vpbook train --model clip` on the small random CLIP of VPModelsTests,
+/// widened to the real 49,408-token vocabulary (row t = the small row of the id folded as its reference script
+/// does) so that the real tokenizer's ids fit.
+final class CLIPCommandTests: XCTestCase {
+  /// Writes the widened checkpoint; `patch8` also swaps in a made-up 8×8 patch embedding, so that the same
+  /// 4×4 grid of patches covers a 32×32 canvas (the smallest `--canvas` vpbook train takes).
+  static func writeCheckpoint(to path: String, patch8: Bool) throws {
+    let small = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .appendingPathComponent("VPModelsTests/Fixtures/clip_small.safetensors").path
+    var entries: [(String, CheckpointTensor)] = []
+    for (name, tensor) in try loadCheckpoint(small).entries {
+      var shape = tensor.shape
+      var values = try tensor.floats()
+      if name == "token_embedding.weight" {
+        let w = shape[1]
+        values = (0..<(49408 * w)).map { i in
+          let t = i / w
+          let folded = t == 49406 ? 254 : t == 49407 ? 255 : t % 254
+          return values[folded * w + i % w]
+        }
+        shape = [49408, w]
+      } else if name == "visual.conv1.weight" && patch8 {
+        shape = [64, 3, 8, 8]
+        values = (0..<(64 * 192)).map { Float(sin(Double($0) * 0.37)) / 14 }
+      }
+      entries.append((name, CheckpointTensor(shape: shape, floats: values)!))
+    }
+    try Safetensors.write(StateDict(entries), to: path)
+  }
+
+  func testClassifyPrintsTheLabelsWithProbabilities() throws {
+    try requireAssets()
+    let scratch = try Scratch()
+    let weights = scratch.path("clip.safetensors")
+    try Self.writeCheckpoint(to: weights, patch8: false)
+    let chelsea = try TestAssets.path("images/chelsea.png")
+    let result = try runVPBook([
+      "classify", "--model", "clip", "--weights", weights, "--labels", "cat, dog,goldfish", chelsea,
+    ])
+    XCTAssertEqual(result.status, 0, result.stderr)
+    let lines = result.stdout.split(separator: "\n").map(String.init)
+    XCTAssertEqual(lines.count, 4, result.stdout)
+    XCTAssertEqual(lines.first, chelsea)
+    var total = 0.0
+    for label in ["cat", "dog", "goldfish"] {
+      let line = try XCTUnwrap(lines.first { $0.split(separator: " ").dropFirst().first.map(String.init) == label })
+      total += try XCTUnwrap(Double(String(line.split(separator: " ").last!)))
+    }
+    XCTAssertEqual(total, 1, accuracy: 2e-3)
+    // Over the ImageNet names by default; --labels belongs to clip only.
+    let imageNet = try runVPBook(["classify", "--model", "clip", "--weights", weights, "--top", "2", chelsea])
+    XCTAssertEqual(imageNet.status, 0, imageNet.stderr)
+    XCTAssertEqual(imageNet.stdout.split(separator: "\n").count, 3, imageNet.stdout)
+    let wrong = try runVPBook(["classify", "--model", "mobilenet_v2", "--labels", "cat", chelsea])
+    XCTAssertNotEqual(wrong.status, 0)
+    XCTAssertTrue(wrong.stderr.contains("--labels and --templates are for --model clip"), wrong.stderr)
+  }
+
+  func testTrainRunsOnTheZeroShotImageNetHead() throws {
+    try requireAssets()
+    let scratch = try Scratch()
+    let weights = scratch.path("clip32.safetensors")
+    try Self.writeCheckpoint(to: weights, patch8: true)
+    let result = try runVPBook([
+      "train", "--model", "clip", "--weights", weights, "--data", "digits", "--per-class", "3", "--val", "1",
+      "--test", "2", "--canvas", "32", "--image", "16", "--epochs", "1", "--batch", "8", "--mapping", "flm",
+      "--seeds", "7", "--quiet",
+    ])
+    XCTAssertEqual(result.status, 0, result.stderr)
+    XCTAssertTrue(result.stdout.contains("flm: test accuracy "), result.stdout)
+  }
+}
