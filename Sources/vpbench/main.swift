@@ -137,6 +137,10 @@ if arguments.contains("--prompts") {
           }
         }
       }
+      if Profiler.shared.enabled {
+        print("\(kind.rawValue) at \(s.canvas) px:\n" + Profiler.shared.report(top: 12))
+        Profiler.shared.reset()
+      }
       let rate = Double(s.batch) / step
       if kind == .pad { padRate = rate }
       print(
