@@ -57,7 +57,8 @@ def main():
     parser.add_argument("--vpbench", help="vpbench's output, to print side by side")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
+    parser.add_argument("--vit", action="store_true", help="also ViT-B/32 and ViT-B/16 (224 px, batch 32)")
+    args, _ = parser.parse_known_args()
     threads = int(os.environ.get("VPBOOK_THREADS") or os.cpu_count())
     torch.set_num_threads(threads)
     settings = [(128, 16)] if args.quick else [(224, 32), (128, 64)]
@@ -65,6 +66,10 @@ def main():
         "mobilenet_v2": (lambda: torchvision.models.mobilenet_v2(), 1000),
         "resnet18": (lambda: torchvision.models.resnet18(num_classes=10), 10),
     }
+    if args.vit:
+        # Random weights of torchvision's sizes, as vpbench's; a ViT takes its image size only.
+        models["vit_b_32"] = (lambda: torchvision.models.vit_b_32(), 1000)
+        models["vit_b_16"] = (lambda: torchvision.models.vit_b_16(), 1000)
     ours = {}
     if args.vpbench:
         for line in open(args.vpbench):
@@ -81,7 +86,7 @@ def main():
         model = make().eval()
         for p in model.parameters():
             p.requires_grad_(False)
-        for canvas, batch in settings:
+        for canvas, batch in ([(224, 32)] if name.startswith("vit") else settings):
             runs = [measure(make().eval().requires_grad_(False), classes, canvas, batch, args.repeat, layout)
                     for layout in (False, True)]
             step = max(r[0] for r in runs)
