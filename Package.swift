@@ -93,7 +93,9 @@ let package = Package(
     .testTarget(name: "VPReportTests", dependencies: ["VPReport", "VPTestSupport"], exclude: ["Golden"]),
     .testTarget(
       name: "VPNotebookTests",
-      dependencies: ["VPNotebook", "VPEngine", "VPImage", "VPTensor", "VPCheckpoint", "VPTestSupport"], exclude: ["Golden"]
+      dependencies: [
+        "VPNotebook", "VPEngine", "VPImage", "VPTensor", "VPCheckpoint", "VPModels", "VPReport", "VPTestSupport",
+      ], exclude: ["Golden"]
     ),
     .testTarget(
       name: "VPEngineTests", dependencies: ["VPEngine", "VPModels", "VPData", "VPTensor", "VPCheckpoint", "VPTestSupport"],

@@ -85,11 +85,11 @@ public final class Experiment: @unchecked Sendable {
     self.sourceNames = sourceNames
   }
 
-  /// The experiment both front ends build: the splits of `data` on `model`, with ImageNet's class names for
-  /// a 1000-class model (`class N` otherwise).
+  /// The experiment both front ends build: the splits of `data` on `model`, with the model's own source names
+  /// (CLIP's prompts), ImageNet's for a 1000-class model, or `class N`.
   public convenience init(model: ImageClassifier, data: PreparedSplit) throws {
     let fallback = (0..<model.classCount).map { "class \($0)" }
-    let names = model.classCount == 1000 ? (try? ImageNetClasses.names()) ?? fallback : fallback
+    let names = model.classNames ?? (model.classCount == 1000 ? (try? ImageNetClasses.names()) ?? fallback : fallback)
     try self.init(
       model: model, train: data.train, validation: data.validation, test: data.test, sourceNames: names)
   }

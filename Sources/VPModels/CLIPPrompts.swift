@@ -14,6 +14,12 @@ public enum CLIPPrompts {
     String(name.lowercased().map { $0 == "_" || $0 == "-" ? " " : $0 })
   }
 
+  /// ILM-VP's candidate source labels for a target task: every template of `ensemble` filled with every class
+  /// name, class-major (`81 · k + t` is template `t` with class `k`).
+  public static func candidates(classNames: [String]) -> [String] {
+    classNames.flatMap { name in ensemble.map { prompt($0, className: name) } }
+  }
+
   /// `template` with its `{}` replaced by `className(name)`.
   public static func prompt(_ template: String, className name: String) -> String {
     template.replacingOccurrences(of: "{}", with: className(name))

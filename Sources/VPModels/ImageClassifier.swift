@@ -30,6 +30,9 @@ public final class ImageClassifier: @unchecked Sendable {
   /// The one input side the model accepts (a vision transformer's image size: its positional embedding has
   /// one entry per patch of it), or nil when any size works (the convolutional networks).
   public let inputSide: Int?
+  /// The source classes' names when the model has its own (CLIP's text prompts); nil: ImageNet's names for a
+  /// 1000-class model, `class N` otherwise.
+  public var classNames: [String]?
   /// Images per micro-batch for an `h × w` input (override with `VPBOOK_MICROBATCH`).
   public var microBatchOverride: Int? = ProcessInfo.processInfo.environment["VPBOOK_MICROBATCH"].flatMap(Int.init)
   private var workspaces: [Workspace] = []

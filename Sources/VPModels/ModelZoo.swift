@@ -62,6 +62,19 @@ public enum ModelZoo {
   }
 }
 
+extension ModelZoo {
+  /// ILM-VP's CLIP classifier for a target task: CLIP's image tower with one class per candidate text prompt
+  /// (`CLIPPrompts.candidates(classNames:)`, 81 per target class), each its own unit text embedding; the
+  /// classifier's `classNames` are the prompts.
+  public static func clipPrompts(weights: String, classNames: [String]) throws -> ImageClassifier {
+    let clip = try CLIP.load(path: weights)
+    let prompts = CLIPPrompts.candidates(classNames: classNames)
+    let model = clip.classifier(textEmbeddings: try clip.textEmbeddings(prompts, tokenizer: try CLIPTokenizer()))
+    model.classNames = prompts
+    return model
+  }
+}
+
 /// A checkpoint's float tensors as a `WeightSource`, with a common wrapper prefix (`module.`, `backbone.`,
 /// `model.`) removed when every key has it.
 public struct CheckpointWeights: WeightSource {

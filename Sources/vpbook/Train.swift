@@ -42,8 +42,11 @@ struct Train: ParsableCommand {
     }
     let request = try TrainCommandLine.parse(options)
     try request.prompt.validate()
-    let classifier = try ModelZoo.load(request.model, weights: request.weights)
     let split = try DataCatalog.prepare(request.data, side: request.prompt.imageSide)
+    let classifier =
+      request.promptSources && request.weights != nil
+      ? try ModelZoo.clipPrompts(weights: request.weights ?? "", classNames: split.train.classNames)
+      : try ModelZoo.load(request.model, weights: request.weights)
     let experiment = try Experiment(model: classifier, data: split)
     experiment.testEveryEpoch = request.testCurve
     let bar = ProgressBar(enabled: !request.quiet)

@@ -1,6 +1,10 @@
 import Foundation
 import VPCheckpoint
+import VPModels
+import VPReport
 import XCTest
+
+@testable import VPNotebook
 
 /// `vpbook classify --model clip` and `vpbook train --model clip` on the small random CLIP of VPModelsTests,
 /// widened to the real 49,408-token vocabulary (row t = the small row of the id folded as its reference script
@@ -72,5 +76,64 @@ final class CLIPCommandTests: XCTestCase {
     ])
     XCTAssertEqual(result.status, 0, result.stderr)
     XCTAssertTrue(result.stdout.contains("flm: test accuracy "), result.stdout)
+  }
+
+  /// ILM-VP's text-prompt mapping: with `--sources prompts` CLIP's source classes are the 81 prompts of every
+  /// target class, and ILM assigns each class one prompt (one-to-one), remapping every epoch.
+  func testTrainOverTheTextPromptsGivesEachClassOnePrompt() throws {
+    try requireAssets()
+    let scratch = try Scratch()
+    let weights = scratch.path("clip32.safetensors")
+    try Self.writeCheckpoint(to: weights, patch8: true)
+    let json = scratch.path("r.json")
+    let result = try runVPBook([
+      "train", "--model", "clip", "--weights", weights, "--sources", "prompts", "--data", "digits", "--per-class",
+      "3", "--val", "1", "--test", "2", "--canvas", "32", "--image", "16", "--epochs", "2", "--batch", "8",
+      "--mapping", "ilm", "--seeds", "7", "--quiet", "--json", json,
+    ])
+    XCTAssertEqual(result.status, 0, result.stderr)
+    let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as! [String: Any]
+    let run = (report["results"] as! [[String: Any]])[0]
+    let frequency = run["frequency"] as! [String: Any]
+    XCTAssertEqual(frequency["sources"] as? Int, 81 * 10)
+    let names = (run["finalMappingNames"] as! [[String]]).map { $0[0] }
+    XCTAssertEqual(names.count, 10)
+    XCTAssertEqual(Set(names).count, 10, "one prompt per class")
+    let prompts = Set(CLIPPrompts.candidates(classNames: (0..<10).map(String.init)))
+    for name in names { XCTAssertTrue(prompts.contains(name), "\(name) is not one of the candidate prompts") }
+    // ILM recorded a mapping for each epoch (it remaps before every one).
+    XCTAssertEqual((run["history"] as! [[String: Any]]).compactMap { $0["mapping"] }.count, 2)
+    // Another model with `--sources` is refused by the model statement's table.
+    let wrong = try runVPBook(["train", "--model", "mobilenet_v2", "--sources", "prompts", "--quiet"])
+    XCTAssertNotEqual(wrong.status, 0)
+    XCTAssertTrue(wrong.stderr.contains("sources"), wrong.stderr)
+  }
+
+  func testANotebookShowsWhichPromptEachClassEndedWith() throws {
+    try requireAssets()
+    let scratch = try Scratch()
+    let weights = scratch.path("clip32.safetensors")
+    try Self.writeCheckpoint(to: weights, patch8: true)
+    let notebook = scratch.write(
+      "clip.md",
+      """
+      # CLIP text prompts
+
+      ```vp
+      model clip weights=\(weights) sources=prompts
+      data digits per_class=3 val=1 test=2
+      prompt pad canvas=32 image=16
+      train mapping=ilm epochs=2 batch=8
+      show mapping run=ilm
+      ```
+      """)
+    let outcome = try scratch.run(notebook)
+    XCTAssertTrue(outcome.errors.isEmpty, "\(outcome.errors)")
+    XCTAssertTrue(outcome.html.contains("81 text prompts of every target class"), "the setup line names the sources")
+    // The mapping view names the sources by their prompts: one of ILM-VP's templates filled with a digit.
+    let shown = CLIPPrompts.candidates(classNames: (0..<10).map(String.init)).filter {
+      outcome.html.contains(HTML.escape($0))
+    }
+    XCTAssertGreaterThanOrEqual(shown.count, 10, "the mapping view does not name the prompts")
   }
 }

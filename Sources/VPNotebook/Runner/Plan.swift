@@ -72,6 +72,17 @@ struct PlannedBlock: Sendable {
 struct ModelChoice: Sendable, Hashable, Codable {
   var name: ModelName
   var weights: String?
+  /// CLIP's source classes: nil or `.imagenet` for the 1000 ImageNet names, `.prompts` for ILM-VP's 81 text
+  /// prompts per target class (then the model depends on the data's class names).
+  var sources: ModelSources? = nil
+}
+
+/// What a CLIP model's source classes are.
+enum ModelSources: String, Codable, Sendable, CaseIterable {
+  /// "This is a photo of a {}." with each of the 1000 ImageNet names: a zero-shot ImageNet classifier.
+  case imagenet
+  /// Every one of the 81 templates with every target class name (ILM-VP's text-prompt mapping's candidates).
+  case prompts
 }
 
 extension ModelName: Codable {}

@@ -7,6 +7,7 @@ import VPModels
 public final class RunnerResources: @unchecked Sendable {
   private let lock = NSLock()
   private var models: [ModelChoice: ImageClassifier] = [:]
+  private var promptModels: [String: ImageClassifier] = [:]
   private var imageNetNames: [String]?
   private var prepared: [(key: String, data: PreparedSplit)] = []
   /// How many prepared data sets are kept (least recently used first out).
@@ -21,6 +22,24 @@ public final class RunnerResources: @unchecked Sendable {
     if let model = models[choice] { return model }
     let model = try ModelZoo.load(choice.name, weights: choice.weights)
     models[choice] = model
+    return model
+  }
+
+  /// The model for a task with target classes `classNames`: the model itself, or with `sources=prompts` CLIP
+  /// with one source class per candidate prompt of those names (loaded once per set of names).
+  func model(_ choice: ModelChoice, classNames: [String]) throws -> ImageClassifier {
+    guard choice.sources == .prompts, let weights = choice.weights else { return try model(choice) }
+    let key = weights + "\u{0}" + classNames.joined(separator: "\u{0}")
+    lock.lock()
+    if let model = promptModels[key] {
+      lock.unlock()
+      return model
+    }
+    lock.unlock()
+    let model = try ModelZoo.clipPrompts(weights: weights, classNames: classNames)
+    lock.lock()
+    promptModels[key] = model
+    lock.unlock()
     return model
   }
 

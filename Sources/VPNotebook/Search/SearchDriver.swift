@@ -114,8 +114,8 @@ enum TrialWorker {
   }
 
   static func experiment(_ config: TrialConfig, resources: RunnerResources) throws -> Experiment {
-    let model = try resources.model(config.model)
-    return try Experiment(model: model, data: try resources.data(config.data, side: config.prompt.imageSide))
+    let data = try resources.data(config.data, side: config.prompt.imageSide)
+    return try Experiment(model: try resources.model(config.model, classNames: data.train.classNames), data: data)
   }
 }
 

@@ -11,18 +11,28 @@ struct ModelStatement: NotebookStatement {
   static let prominence = StatementProminence.setup
   static let claims: Slot? = .model
 
+  static let sources = OptionSpec(
+    name: "sources", type: .choice(ModelSources.allCases.map(\.rawValue)), defaultText: "imagenet",
+    help:
+      "CLIP only: its source classes — imagenet (\"This is a photo of a {}.\" with the 1000 ImageNet names) or prompts (ILM-VP's text-prompt candidates: each of the 81 templates with each target class name; the mappings then choose a prompt per class)."
+  )
+
   static func options(word: String?) -> [OptionSpec] {
     [
       OptionSpec(
         name: "weights", type: .text, defaultText: nil,
         help: "Checkpoint for the model (.pth or .safetensors); default: the one installed by setup.")
-    ]
+    ] + (word == nil || word == ModelName.clip.rawValue ? [sources] : [])
   }
 
   var choice: ModelChoice
 
   static func decode(word: String?, _ reader: OptionReader) throws -> ModelStatement {
-    ModelStatement(choice: ModelChoice(name: ModelName(rawValue: word!)!, weights: reader.string("weights")))
+    let sources = try reader.choice("sources", as: ModelSources.self)
+    return ModelStatement(
+      choice: ModelChoice(
+        name: ModelName(rawValue: word!)!, weights: reader.string("weights"),
+        sources: sources == .prompts ? .prompts : nil))
   }
 
   mutating func plan(_ context: inout PlanContext) throws {
@@ -51,7 +61,11 @@ struct ModelStatement: NotebookStatement {
       .resnet34: "ResNet-34", .resnet50: "ResNet-50", .vitB16: "ViT-B/16", .vitB32: "ViT-B/32",
       .clip: "CLIP (zero-shot over the ImageNet names)",
     ]
-    var text = "Source model: <strong>\(pretty[choice.name] ?? choice.name.rawValue)</strong>, frozen"
+    let name =
+      choice.sources == .prompts
+      ? "CLIP (its source classes: the \(CLIPPrompts.ensemble.count) text prompts of every target class)"
+      : pretty[choice.name] ?? choice.name.rawValue
+    var text = "Source model: <strong>\(name)</strong>, frozen"
     text +=
       choice.weights.map { ", weights from <code>\(HTML.escape(URL(fileURLWithPath: $0).lastPathComponent))</code>" }
       ?? " (ImageNet-1k weights installed by setup)"

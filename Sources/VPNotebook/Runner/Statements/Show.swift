@@ -1,5 +1,6 @@
 import Foundation
 import VPEngine
+import VPModels
 
 /// `show data|zero-shot|mapping|prompt|curves|table …`: a view of the data, the model or finished runs.
 struct ShowStatement: NotebookStatement {
@@ -188,17 +189,22 @@ struct ShowStatement: NotebookStatement {
       guard let choice = session.model, let spec = session.data, let prompt = session.prompt else {
         throw NotebookError("show zero-shot needs the model, data and prompt")
       }
-      let model = try resources.model(choice)
       let data = try resources.data(spec, side: prompt.imageSide)
+      let model = try resources.model(choice, classNames: data.train.classNames)
       let experiment = try Experiment(model: model, data: data)
       let result = try experiment.zeroShot(prompt: prompt)
       output.panels += MappingViews.zeroShot(
-        result, data: data, sourceNames: resources.sourceNames(count: model.classCount), top: top, count: count,
-        classes: classes)
+        result, data: data, sourceNames: experiment.sourceNames ?? resources.sourceNames(count: model.classCount),
+        top: top, count: count, classes: classes)
     case .mapping(let run, let top, let count, let classes):
       let group = try session.group(run ?? "")
       let data = try resources.data(group.data, side: group.prompt.imageSide)
-      let names = resources.sourceNames(count: group.first?.frequency?.sources ?? 1000)
+      let count = group.first?.frequency?.sources ?? 1000
+      // A CLIP run over ILM-VP's text prompts has 81 sources per target class, named by their prompts.
+      let prompts = CLIPPrompts.candidates(classNames: data.train.classNames)
+      let names =
+        group.model == ModelName.clip.rawValue && prompts.count == count
+        ? prompts : resources.sourceNames(count: count)
       output.panels += MappingViews.mapping(
         group, data: data, sourceNames: names, top: top, count: count, classes: classes)
     case .prompt(let run, let count):
