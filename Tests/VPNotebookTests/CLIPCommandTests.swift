@@ -78,6 +78,30 @@ final class CLIPCommandTests: XCTestCase {
     XCTAssertTrue(result.stdout.contains("flm: test accuracy "), result.stdout)
   }
 
+  /// FullyMap and the linear probe work on CLIP as on any classifier: a layer on its 1000 logits, and a layer on
+  /// its unit image embeddings (its features).
+  func testFullyMapAndTheLinearProbeRunOnCLIP() throws {
+    try requireAssets()
+    let scratch = try Scratch()
+    let weights = scratch.path("clip32.safetensors")
+    try Self.writeCheckpoint(to: weights, patch8: true)
+    let common = [
+      "train", "--model", "clip", "--weights", weights, "--data", "digits", "--per-class", "3", "--val", "1",
+      "--test", "2", "--canvas", "32", "--image", "16", "--epochs", "1", "--batch", "8", "--seeds", "7", "--quiet",
+    ]
+    for extra in [["--mapping", "fullymap"], ["--baseline", "linear-probe"]] {
+      let json = scratch.path("r.json")
+      let result = try runVPBook(common + extra + ["--json", json])
+      XCTAssertEqual(result.status, 0, "\(extra): \(result.stderr)")
+      let report =
+        try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as! [String: Any]
+      let run = (report["results"] as! [[String: Any]])[0]
+      // FullyMap: a 1000 → 10 layer and the pad prompt (3 · (32² − 16²)); the probe: a 32 → 10 layer on the small
+      // CLIP's 32-wide unit embedding.
+      XCTAssertEqual(run["trainableParameters"] as? Int, extra[1] == "fullymap" ? 1000 * 10 + 10 + 2304 : 32 * 10 + 10)
+    }
+  }
+
   /// ILM-VP's text-prompt mapping: with `--sources prompts` CLIP's source classes are the 81 prompts of every
   /// target class, and ILM assigns each class one prompt (one-to-one), remapping every epoch.
   func testTrainOverTheTextPromptsGivesEachClassOnePrompt() throws {
