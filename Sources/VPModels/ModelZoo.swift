@@ -73,6 +73,16 @@ extension ModelZoo {
     model.classNames = prompts
     return model
   }
+
+  /// CLIP over a task's own classes: one source per class name, with ILM-VP's one template ("This is a photo
+  /// of a {}.") or the 81-template ensemble (unit embeddings averaged, renormalised); target k is source k.
+  public static func clipClasses(weights: String, classNames: [String], ensemble: Bool) throws -> ImageClassifier {
+    let model = try CLIP.load(path: weights).classifier(
+      classNames: classNames, templates: ensemble ? CLIPPrompts.ensemble : [CLIPPrompts.photoTemplate],
+      tokenizer: try CLIPTokenizer())
+    model.classNames = classNames.map(CLIPPrompts.className)
+    return model
+  }
 }
 
 /// A checkpoint's float tensors as a `WeightSource`, with a common wrapper prefix (`module.`, `backbone.`,

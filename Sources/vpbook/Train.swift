@@ -43,10 +43,16 @@ struct Train: ParsableCommand {
     let request = try TrainCommandLine.parse(options)
     try request.prompt.validate()
     let split = try DataCatalog.prepare(request.data, side: request.prompt.imageSide)
-    let classifier =
-      request.promptSources && request.weights != nil
-      ? try ModelZoo.clipPrompts(weights: request.weights ?? "", classNames: split.train.classNames)
-      : try ModelZoo.load(request.model, weights: request.weights)
+    let names = split.train.classNames
+    let classifier: ImageClassifier
+    switch (request.clipSources, request.weights) {
+    case ("prompts"?, let weights?): classifier = try ModelZoo.clipPrompts(weights: weights, classNames: names)
+    case ("classes"?, let weights?):
+      classifier = try ModelZoo.clipClasses(weights: weights, classNames: names, ensemble: false)
+    case ("ensemble"?, let weights?):
+      classifier = try ModelZoo.clipClasses(weights: weights, classNames: names, ensemble: true)
+    default: classifier = try ModelZoo.load(request.model, weights: request.weights)
+    }
     let experiment = try Experiment(model: classifier, data: split)
     experiment.testEveryEpoch = request.testCurve
     let bar = ProgressBar(enabled: !request.quiet)

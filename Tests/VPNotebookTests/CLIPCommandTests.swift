@@ -102,6 +102,34 @@ final class CLIPCommandTests: XCTestCase {
     }
   }
 
+  /// `--sources classes|ensemble` with `--mapping identity`: one source per target class, target k is source k.
+  func testOnePromptPerClassWithTheIdentityMapping() throws {
+    try requireAssets()
+    let scratch = try Scratch()
+    let weights = scratch.path("clip32.safetensors")
+    try Self.writeCheckpoint(to: weights, patch8: true)
+    var losses: [Double] = []
+    for sources in ["classes", "ensemble"] {
+      let json = scratch.path("\(sources).json")
+      let result = try runVPBook([
+        "train", "--model", "clip", "--weights", weights, "--sources", sources, "--data", "digits", "--per-class",
+        "3", "--val", "1", "--test", "2", "--canvas", "32", "--image", "16", "--epochs", "1", "--batch", "8",
+        "--mapping", "identity", "--seeds", "7", "--quiet", "--json", json,
+      ])
+      XCTAssertEqual(result.status, 0, "\(sources): \(result.stderr)")
+      let report =
+        try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as! [String: Any]
+      let run = (report["results"] as! [[String: Any]])[0]
+      XCTAssertEqual(run["finalMapping"] as? [[Int]], (0..<10).map { [$0] })
+      XCTAssertEqual(run["finalMappingNames"] as? [[String]], (0..<10).map { [String($0)] })
+      XCTAssertEqual(run["trainableParameters"] as? Int, 2304, "only the prompt trains")
+      losses.append(((run["history"] as! [[String: Any]])[0]["trainLoss"] as? Double) ?? .nan)
+    }
+    // The one-template and the ensemble heads are different text sides: the same prompt trains differently.
+    XCTAssertTrue(losses.allSatisfy(\.isFinite), "\(losses)")
+    XCTAssertNotEqual(losses[0], losses[1])
+  }
+
   /// ILM-VP's text-prompt mapping: with `--sources prompts` CLIP's source classes are the 81 prompts of every
   /// target class, and ILM assigns each class one prompt (one-to-one), remapping every epoch.
   func testTrainOverTheTextPromptsGivesEachClassOnePrompt() throws {

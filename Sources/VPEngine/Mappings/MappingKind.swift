@@ -14,6 +14,7 @@ public enum MappingKind: String, Codable, Sendable, CaseIterable {
   case blm
   case blmPlus = "blm+"
   case semantic
+  case identity
 
   /// The type that says how this mapping behaves (exhaustive: a new case does not compile without one).
   public var policy: any MappingPolicy.Type {
@@ -28,6 +29,7 @@ public enum MappingKind: String, Codable, Sendable, CaseIterable {
     case .blm: return BayesianLabelMapping.self
     case .blmPlus: return BayesianLabelMappingPlus.self
     case .semantic: return SemanticMap.self
+    case .identity: return IdentityLabelMapping.self
     }
   }
 

@@ -185,8 +185,8 @@ public enum TrainCommandLine {
     public var csv: String?
     public var savePrompt: String?
     public var quiet: Bool
-    /// CLIP over ILM-VP's text prompts of the data's classes (`--sources prompts`).
-    public var promptSources: Bool = false
+    /// CLIP's source classes from the data's class names (`--sources prompts|classes|ensemble`; nil: ImageNet).
+    public var clipSources: String? = nil
   }
 
   /// Parses `arguments` (after `train`): `--flag value`, `--flag=value`, switches and the aliases.
@@ -222,7 +222,7 @@ public enum TrainCommandLine {
       model: model.choice.name, weights: model.choice.weights, data: data.spec, prompt: prompt.config,
       method: run.method, training: run.training, seeds: run.seeds, testCurve: run.testCurve, json: value("json"),
       csv: value("csv"), savePrompt: value("save-prompt"), quiet: value("quiet") != nil,
-      promptSources: model.choice.sources == .prompts)
+      clipSources: model.choice.sources.flatMap { $0.dependsOnTask ? $0.rawValue : nil })
   }
 
   /// The results of `vpbook train` as CSV: one line per seed.

@@ -83,6 +83,15 @@ enum ModelSources: String, Codable, Sendable, CaseIterable {
   case imagenet
   /// Every one of the 81 templates with every target class name (ILM-VP's text-prompt mapping's candidates).
   case prompts
+  /// One source per target class, "This is a photo of a {}." (ILM-VP's one-template baseline with
+  /// `mapping=identity`).
+  case classes
+  /// One source per target class, the 81 templates' unit embeddings averaged and renormalised (CLIP's prompt
+  /// ensemble; zero-shot CLIP with `mapping=identity`).
+  case ensemble
+
+  /// Whether the model depends on the data's class names.
+  var dependsOnTask: Bool { self != .imagenet }
 }
 
 extension ModelName: Codable {}

@@ -28,15 +28,23 @@ public final class RunnerResources: @unchecked Sendable {
   /// The model for a task with target classes `classNames`: the model itself, or with `sources=prompts` CLIP
   /// with one source class per candidate prompt of those names (loaded once per set of names).
   func model(_ choice: ModelChoice, classNames: [String]) throws -> ImageClassifier {
-    guard choice.sources == .prompts, let weights = choice.weights else { return try model(choice) }
-    let key = weights + "\u{0}" + classNames.joined(separator: "\u{0}")
+    guard let sources = choice.sources, sources.dependsOnTask, let weights = choice.weights else {
+      return try model(choice)
+    }
+    let key = sources.rawValue + "\u{0}" + weights + "\u{0}" + classNames.joined(separator: "\u{0}")
     lock.lock()
     if let model = promptModels[key] {
       lock.unlock()
       return model
     }
     lock.unlock()
-    let model = try ModelZoo.clipPrompts(weights: weights, classNames: classNames)
+    let model: ImageClassifier
+    switch sources {
+    case .prompts: model = try ModelZoo.clipPrompts(weights: weights, classNames: classNames)
+    case .classes: model = try ModelZoo.clipClasses(weights: weights, classNames: classNames, ensemble: false)
+    case .ensemble, .imagenet:
+      model = try ModelZoo.clipClasses(weights: weights, classNames: classNames, ensemble: true)
+    }
     lock.lock()
     promptModels[key] = model
     lock.unlock()

@@ -14,7 +14,7 @@ struct ModelStatement: NotebookStatement {
   static let sources = OptionSpec(
     name: "sources", type: .choice(ModelSources.allCases.map(\.rawValue)), defaultText: "imagenet",
     help:
-      "CLIP only: its source classes — imagenet (\"This is a photo of a {}.\" with the 1000 ImageNet names) or prompts (ILM-VP's text-prompt candidates: each of the 81 templates with each target class name; the mappings then choose a prompt per class)."
+      "CLIP only: its source classes — imagenet (\"This is a photo of a {}.\" with the 1000 ImageNet names), prompts (ILM-VP's text-prompt candidates: each of the 81 templates with each target class name; the mappings choose a prompt per class), classes (one prompt per target class, \"This is a photo of a {}.\") or ensemble (one per target class, the 81 templates averaged); with classes or ensemble use mapping=identity."
   )
 
   static func options(word: String?) -> [OptionSpec] {
@@ -32,7 +32,7 @@ struct ModelStatement: NotebookStatement {
     return ModelStatement(
       choice: ModelChoice(
         name: ModelName(rawValue: word!)!, weights: reader.string("weights"),
-        sources: sources == .prompts ? .prompts : nil))
+        sources: sources == .imagenet ? nil : sources))
   }
 
   mutating func plan(_ context: inout PlanContext) throws {
@@ -61,10 +61,12 @@ struct ModelStatement: NotebookStatement {
       .resnet34: "ResNet-34", .resnet50: "ResNet-50", .vitB16: "ViT-B/16", .vitB32: "ViT-B/32",
       .clip: "CLIP (zero-shot over the ImageNet names)",
     ]
-    let name =
-      choice.sources == .prompts
-      ? "CLIP (its source classes: the \(CLIPPrompts.ensemble.count) text prompts of every target class)"
-      : pretty[choice.name] ?? choice.name.rawValue
+    let described: [ModelSources: String] = [
+      .prompts: "CLIP (its source classes: the \(CLIPPrompts.ensemble.count) text prompts of every target class)",
+      .classes: "CLIP (its source classes: \"This is a photo of a {}.\" with each target class)",
+      .ensemble: "CLIP (its source classes: each target class's \(CLIPPrompts.ensemble.count)-template ensemble)",
+    ]
+    let name = choice.sources.flatMap { described[$0] } ?? pretty[choice.name] ?? choice.name.rawValue
     var text = "Source model: <strong>\(name)</strong>, frozen"
     text +=
       choice.weights.map { ", weights from <code>\(HTML.escape(URL(fileURLWithPath: $0).lastPathComponent))</code>" }

@@ -202,9 +202,12 @@ struct ShowStatement: NotebookStatement {
       let count = group.first?.frequency?.sources ?? 1000
       // A CLIP run over ILM-VP's text prompts has 81 sources per target class, named by their prompts.
       let prompts = CLIPPrompts.candidates(classNames: data.train.classNames)
+      // One per target class (sources=classes or ensemble): the class names.
+      let own = data.train.classNames.map(CLIPPrompts.className)
+      let isCLIP = group.model == ModelName.clip.rawValue
       let names =
-        group.model == ModelName.clip.rawValue && prompts.count == count
-        ? prompts : resources.sourceNames(count: count)
+        isCLIP && prompts.count == count
+        ? prompts : isCLIP && own.count == count ? own : resources.sourceNames(count: count)
       output.panels += MappingViews.mapping(
         group, data: data, sourceNames: names, top: top, count: count, classes: classes)
     case .prompt(let run, let count):
