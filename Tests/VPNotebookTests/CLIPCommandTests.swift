@@ -176,7 +176,7 @@ final class CLIPCommandTests: XCTestCase {
       data digits per_class=3 val=1 test=2
       prompt pad canvas=32 image=16
       train mapping=ilm epochs=2 batch=8
-      show mapping run=ilm
+      show mapping run=ilm count=0
       ```
       """)
     let outcome = try scratch.run(notebook)
@@ -187,5 +187,7 @@ final class CLIPCommandTests: XCTestCase {
       outcome.html.contains(HTML.escape($0))
     }
     XCTAssertGreaterThanOrEqual(shown.count, 10, "the mapping view does not name the prompts")
+    // count=0 asks for no example images (the source count must not take its place).
+    XCTAssertFalse(outcome.html.contains(">Target images<"), "show mapping count=0 still drew example images")
   }
 }

@@ -51,6 +51,18 @@ public final class RunnerResources: @unchecked Sendable {
     return model
   }
 
+  /// The source class names of a run of `model` on target classes `classNames` with `count` sources: CLIP's
+  /// (`sources=prompts`: the 81 prompts of every class; `classes`/`ensemble`: the classes themselves), else
+  /// `sourceNames(count:)`. The count tells CLIP's source sets apart (81·K, K or 1000).
+  func sourceNames(model: String, classNames: [String], count: Int) -> [String] {
+    if model == ModelName.clip.rawValue {
+      let prompts = CLIPPrompts.candidates(classNames: classNames)
+      if prompts.count == count { return prompts }
+      if classNames.count == count { return classNames.map(CLIPPrompts.className) }
+    }
+    return sourceNames(count: count)
+  }
+
   /// The 1000 ImageNet class names, or `class N` names for another number of source classes.
   func sourceNames(count: Int) -> [String] {
     lock.lock()

@@ -1,6 +1,5 @@
 import Foundation
 import VPEngine
-import VPModels
 
 /// `show data|zero-shot|mapping|prompt|curves|table …`: a view of the data, the model or finished runs.
 struct ShowStatement: NotebookStatement {
@@ -199,15 +198,8 @@ struct ShowStatement: NotebookStatement {
     case .mapping(let run, let top, let count, let classes):
       let group = try session.group(run ?? "")
       let data = try resources.data(group.data, side: group.prompt.imageSide)
-      let count = group.first?.frequency?.sources ?? 1000
-      // A CLIP run over ILM-VP's text prompts has 81 sources per target class, named by their prompts.
-      let prompts = CLIPPrompts.candidates(classNames: data.train.classNames)
-      // One per target class (sources=classes or ensemble): the class names.
-      let own = data.train.classNames.map(CLIPPrompts.className)
-      let isCLIP = group.model == ModelName.clip.rawValue
-      let names =
-        isCLIP && prompts.count == count
-        ? prompts : isCLIP && own.count == count ? own : resources.sourceNames(count: count)
+      let names = resources.sourceNames(
+        model: group.model, classNames: data.train.classNames, count: group.first?.frequency?.sources ?? 1000)
       output.panels += MappingViews.mapping(
         group, data: data, sourceNames: names, top: top, count: count, classes: classes)
     case .prompt(let run, let count):
