@@ -144,26 +144,7 @@ extension Conv2D {
       let col = UnsafeMutablePointer<Float>.allocate(capacity: rows * k)
       defer { col.deallocate() }
       for g in 0..<groups {
-        for i in 0..<rows {
-          let m = r0 + i
-          let n = m / (oh * ow)
-          let oy = (m / ow) % oh
-          let ox = m % ow
-          var dst = col + i * k
-          for ky in 0..<kernelH {
-            let iy = oy * strideH - p.top + ky
-            for kx in 0..<kernelW {
-              let ix = ox * strideW - p.left + kx
-              if iy >= 0 && iy < x.h && ix >= 0 && ix < x.w {
-                let src = x.pointer + ((n * x.h + iy) * x.w + ix) * x.c + g * cg
-                for j in 0..<cg { dst[j] = src[j] }
-              } else {
-                for j in 0..<cg { dst[j] = 0 }
-              }
-              dst += cg
-            }
-          }
-        }
+        unfold(x, rows: r0..<(r0 + rows), outputW: ow, outputH: oh, padding: p, group: g, into: col)
         BLAS.sgemm(
           transA: false, transB: true, m: rows, n: og, k: k, a: col, lda: k, b: w + g * og * k, ldb: k,
           c: y.pointer + r0 * cout + g * og, ldc: cout)
@@ -171,6 +152,34 @@ extension Conv2D {
       Elementwise.biasActivation(
         y.pointer + r0 * cout, rows: rows, channels: cout, bias: b, activation: act,
         mask: mask.map { $0 + r0 * cout })
+    }
+  }
+
+  /// im2col: output rows `rows` (flat `n·H'·W' + i·W' + j`) of group `group` unfolded into `col`, one row of
+  /// `kh · kw · C_in/groups` values per output position (zeros where the window leaves the input), the layout
+  /// the forward GEMM and `parameterGradient` multiply.
+  func unfold(
+    _ x: FeatureMap, rows: Range<Int>, outputW ow: Int, outputH oh: Int,
+    padding p: (top: Int, left: Int, bottom: Int, right: Int), group g: Int, into col: UnsafeMutablePointer<Float>
+  ) {
+    let cg = inChannels / groups
+    var dst = col
+    for m in rows {
+      let n = m / (oh * ow)
+      let oy = (m / ow) % oh
+      let ox = m % ow
+      for ky in 0..<kernelH {
+        let iy = oy * strideH - p.top + ky
+        for kx in 0..<kernelW {
+          let ix = ox * strideW - p.left + kx
+          if iy >= 0 && iy < x.h && ix >= 0 && ix < x.w {
+            dst.update(from: x.pointer + ((n * x.h + iy) * x.w + ix) * x.c + g * cg, count: cg)
+          } else {
+            dst.update(repeating: 0, count: cg)
+          }
+          dst += cg
+        }
+      }
     }
   }
 

@@ -55,25 +55,7 @@ extension Conv2D {
         }
         let col = UnsafeMutablePointer<Float>.allocate(capacity: rows * k)
         defer { col.deallocate() }
-        for i in 0..<rows {
-          let m = r0 + i
-          let n = m / (oh * ow)
-          let oy = (m / ow) % oh
-          let ox = m % ow
-          var dst = col + i * k
-          for ky in 0..<kh {
-            let iy = oy * sh - p.top + ky
-            for kx in 0..<kw {
-              let ix = ox * sw - p.left + kx
-              if iy >= 0 && iy < x.h && ix >= 0 && ix < x.w {
-                dst.update(from: x.pointer + ((n * x.h + iy) * x.w + ix) * cin, count: cin)
-              } else {
-                dst.update(repeating: 0, count: cin)
-              }
-              dst += cin
-            }
-          }
-        }
+        unfold(x, rows: r0..<(r0 + rows), outputW: ow, outputH: oh, padding: p, group: 0, into: col)
         BLAS.sgemm(
           transA: true, transB: false, m: cout, n: k, k: rows, a: g, lda: cout, b: col, ldb: k,
           c: partialWeights + piece * cout * k, ldc: k)
