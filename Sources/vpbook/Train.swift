@@ -43,16 +43,7 @@ struct Train: ParsableCommand {
     let request = try TrainCommandLine.parse(options)
     try request.prompt.validate()
     let split = try DataCatalog.prepare(request.data, side: request.prompt.imageSide)
-    let names = split.train.classNames
-    let classifier: ImageClassifier
-    switch (request.clipSources, request.weights) {
-    case ("prompts"?, let weights?): classifier = try ModelZoo.clipPrompts(weights: weights, classNames: names)
-    case ("classes"?, let weights?):
-      classifier = try ModelZoo.clipClasses(weights: weights, classNames: names, ensemble: false)
-    case ("ensemble"?, let weights?):
-      classifier = try ModelZoo.clipClasses(weights: weights, classNames: names, ensemble: true)
-    default: classifier = try ModelZoo.load(request.model, weights: request.weights)
-    }
+    let classifier = try request.loadModel(classNames: split.train.classNames)
     let experiment = try Experiment(model: classifier, data: split)
     experiment.testEveryEpoch = request.testCurve
     let bar = ProgressBar(enabled: !request.quiet)

@@ -185,8 +185,14 @@ public enum TrainCommandLine {
     public var csv: String?
     public var savePrompt: String?
     public var quiet: Bool
-    /// CLIP's source classes from the data's class names (`--sources prompts|classes|ensemble`; nil: ImageNet).
-    public var clipSources: String? = nil
+    /// CLIP's source classes (`--sources`; nil: the ImageNet names).
+    var sources: ModelSources? = nil
+
+    /// The source model for a task with target classes `classNames` (CLIP's task-dependent sources need them).
+    public func loadModel(classNames: [String]) throws -> ImageClassifier {
+      guard let sources, sources.dependsOnTask, let weights else { return try ModelZoo.load(model, weights: weights) }
+      return try sources.classifier(weights: weights, classNames: classNames)
+    }
   }
 
   /// Parses `arguments` (after `train`): `--flag value`, `--flag=value`, switches and the aliases.
@@ -222,7 +228,7 @@ public enum TrainCommandLine {
       model: model.choice.name, weights: model.choice.weights, data: data.spec, prompt: prompt.config,
       method: run.method, training: run.training, seeds: run.seeds, testCurve: run.testCurve, json: value("json"),
       csv: value("csv"), savePrompt: value("save-prompt"), quiet: value("quiet") != nil,
-      clipSources: model.choice.sources.flatMap { $0.dependsOnTask ? $0.rawValue : nil })
+      sources: model.choice.sources)
   }
 
   /// The results of `vpbook train` as CSV: one line per seed.

@@ -92,6 +92,17 @@ enum ModelSources: String, Codable, Sendable, CaseIterable {
 
   /// Whether the model depends on the data's class names.
   var dependsOnTask: Bool { self != .imagenet }
+
+  /// CLIP from `weights` with these sources for a task with target classes `classNames` (the notebook's runs
+  /// and `vpbook train` both build it here).
+  func classifier(weights: String, classNames: [String]) throws -> ImageClassifier {
+    switch self {
+    case .prompts: return try ModelZoo.clipPrompts(weights: weights, classNames: classNames)
+    case .classes: return try ModelZoo.clipClasses(weights: weights, classNames: classNames, ensemble: false)
+    case .ensemble: return try ModelZoo.clipClasses(weights: weights, classNames: classNames, ensemble: true)
+    case .imagenet: return try ModelZoo.load(.clip, weights: weights)
+    }
+  }
 }
 
 extension ModelName: Codable {}

@@ -25,8 +25,8 @@ public final class RunnerResources: @unchecked Sendable {
     return model
   }
 
-  /// The model for a task with target classes `classNames`: the model itself, or with `sources=prompts` CLIP
-  /// with one source class per candidate prompt of those names (loaded once per set of names).
+  /// The model for a task with target classes `classNames`: the model itself, or CLIP with sources made from
+  /// those names (`ModelSources.classifier`; loaded once per set of names).
   func model(_ choice: ModelChoice, classNames: [String]) throws -> ImageClassifier {
     guard let sources = choice.sources, sources.dependsOnTask, let weights = choice.weights else {
       return try model(choice)
@@ -38,13 +38,7 @@ public final class RunnerResources: @unchecked Sendable {
       return model
     }
     lock.unlock()
-    let model: ImageClassifier
-    switch sources {
-    case .prompts: model = try ModelZoo.clipPrompts(weights: weights, classNames: classNames)
-    case .classes: model = try ModelZoo.clipClasses(weights: weights, classNames: classNames, ensemble: false)
-    case .ensemble, .imagenet:
-      model = try ModelZoo.clipClasses(weights: weights, classNames: classNames, ensemble: true)
-    }
+    let model = try sources.classifier(weights: weights, classNames: classNames)
     lock.lock()
     promptModels[key] = model
     lock.unlock()
