@@ -4,24 +4,41 @@ import VPModels
 import VPTensor
 
 extension Experiment {
-  /// The zero-shot mapping baseline: FLM with the untrained prompt (δ = 0, a 0.5-grey border), no training.
-  /// What the frozen model's own predictions, remapped once, get right.
-  public func zeroShot(prompt promptConfig: PromptConfig, assignment: AssignmentMethod = .greedy) throws -> RunResult {
+  /// The zero-shot baseline: the untrained prompt (δ = 0, a 0.5-grey border), no training, and a mapping
+  /// computed once — by frequency over the training images (FLM, the default; FreqMap), or fixed: `identity`
+  /// (CLIP's own rule when the model's classes are the task's prompts), `semantic`, `rlm`. What the frozen
+  /// model's own predictions get right.
+  public func zeroShot(prompt promptConfig: PromptConfig, mapping config: MappingConfig = MappingConfig(.flm))
+    throws -> RunResult
+  {
     try check(promptConfig)
+    try Self.checkZeroShot(config)
     let started = Date()
     let prompt = promptConfig.makePrompt(normalization: model.normalization, seed: 0)
     let mapping = try LabelMapping(
-      MappingConfig(.flm, assignment: assignment), sources: model.classCount, targets: classCount, seed: 0)
+      config, sources: model.classCount, targets: classCount, seed: 0, context: mappingContext)
     let t0 = Date()
-    mapping.update(from: frequencyMatrix(train, prompt: prompt))
+    if config.policy.schedule != .never { mapping.update(from: frequencyMatrix(train, prompt: prompt)) }
     let remap = Date().timeIntervalSince(t0)
     let final = evaluate(test, prompt: prompt, mapping: mapping)
     lastPrompt = prompt
     lastMapping = mapping
     return result(
-      name: "zero-shot", seed: 0, prompt: promptConfig, mapping: mapping, training: nil,
+      name: RunMethod.zeroShot(config).label, seed: 0, prompt: promptConfig, mapping: mapping, training: nil,
       outcome: EpochLoop.Outcome(history: [], selectedEpoch: 0, final: final), started: started,
       remapSeconds: remap, trainImagesPerSecond: 0, trainableParameters: 0)
+  }
+
+  /// Throws unless `config` is a mapping a zero-shot run can use: computed at most once and not trained.
+  public static func checkZeroShot(_ config: MappingConfig) throws {
+    let policy = config.policy
+    guard policy.form != .linear else {
+      throw EngineError("zero-shot: mapping \(config.kind.rawValue) is a trained layer; a zero-shot run trains nothing")
+    }
+    guard !policy.schedule.remapsDuringTraining else {
+      throw EngineError(
+        "zero-shot: mapping \(config.kind.rawValue) remaps every epoch; a zero-shot run maps once (use flm or freqmap)")
+    }
   }
 
   /// The linear-probe baseline: a new `Linear(features → K)` on the frozen penultimate features of the

@@ -20,15 +20,17 @@ public enum RunMethod: Codable, Sendable, Equatable {
   case prompt(MappingConfig)
   /// A linear layer on the frozen penultimate features.
   case linearProbe
-  /// No training: the untrained prompt and a one-off frequency mapping.
-  case zeroShot(AssignmentMethod)
+  /// No training: the untrained prompt and a mapping computed once (`Experiment.zeroShot`): by frequency
+  /// (FLM, FreqMap), fixed (identity: CLIP's own rule over the task's prompts; semantic; random).
+  case zeroShot(MappingConfig)
 
-  /// `ilm`, `itermap(m=5)`, `linear-probe`, `zero-shot`.
+  /// `ilm`, `itermap(m=5)`, `linear-probe`, `zero-shot`, `zero-shot/identity`.
   public var label: String {
     switch self {
     case .prompt(let mapping): return mapping.label
     case .linearProbe: return "linear-probe"
-    case .zeroShot: return "zero-shot"
+    case .zeroShot(let mapping):
+      return mapping == MappingConfig(.flm) ? "zero-shot" : "zero-shot/" + mapping.label
     }
   }
 
@@ -115,7 +117,7 @@ public final class Experiment: @unchecked Sendable {
     switch method {
     case .prompt(let mapping): return try run(prompt: prompt, mapping: mapping, training: training, seed: seed)
     case .linearProbe: return try linearProbe(prompt: prompt, training: training, seed: seed)
-    case .zeroShot(let assignment): return try zeroShot(prompt: prompt, assignment: assignment)
+    case .zeroShot(let mapping): return try zeroShot(prompt: prompt, mapping: mapping)
     }
   }
 

@@ -2,6 +2,7 @@ import Foundation
 import VPData
 import VPEngine
 import VPModels
+import VPTensor
 import VPTestSupport
 import XCTest
 
@@ -161,6 +162,34 @@ final class EndToEndTests: XCTestCase {
     XCTAssertEqual(zero.finalMapping, expected)
     XCTAssertEqual(zero.frequency, d)
     XCTAssertEqual(zero.confusion.flatMap { $0 }.reduce(0, +), 100)
+  }
+
+  /// `baseline zero-shot mapping=identity` is the model's own rule: target k is source class k, nothing read
+  /// from the training images; its accuracy is that of the argmax over the first K logits of the untrained
+  /// prompt's inputs, computed here from the model directly.
+  func testIdentityZeroShotIsTheArgmaxOverTheFirstKClasses() throws {
+    let e = try experiment()
+    let zero = try e.zeroShot(prompt: Self.prompt, mapping: MappingConfig(.identity))
+    XCTAssertEqual(zero.name, "zero-shot/identity")
+    XCTAssertEqual(zero.finalMapping, (0..<10).map { [$0] })
+    XCTAssertNil(zero.frequency, "identity reads no frequency matrix")
+    let prompt = Self.prompt.makePrompt(normalization: e.model.normalization, seed: 0)
+    let s = Self.prompt.canvas
+    var x = [Float](repeating: 0, count: e.test.count * s * s * 3)
+    e.test.pixels(0..<e.test.count).withUnsafeBufferPointer { src in
+      x.withUnsafeMutableBufferPointer { prompt.apply(src.baseAddress!, count: e.test.count, into: $0.baseAddress!) }
+    }
+    let logits = e.model.logits(Tensor(shape: [e.test.count, s, s, 3], data: x)).data
+    var correct = 0
+    for i in 0..<e.test.count {
+      let row = Array(logits[(i * 1000)..<(i * 1000 + 10)])
+      if row.firstIndex(of: row.max()!) == e.test.labels[i] { correct += 1 }
+    }
+    XCTAssertEqual(zero.testAccuracy, Double(correct) / Double(e.test.count), accuracy: 1e-12)
+    // A zero-shot run maps once and trains nothing.
+    for kind in [MappingKind.ilm, .fullyMap, .blm] {
+      XCTAssertThrowsError(try e.zeroShot(prompt: Self.prompt, mapping: MappingConfig(kind)), kind.rawValue)
+    }
   }
 
   /// AutoVP's learnable input scale: σ moves during training, is recorded per epoch, the selected epoch's σ is

@@ -125,6 +125,21 @@ final class CLIPCommandTests: XCTestCase {
       XCTAssertEqual(run["trainableParameters"] as? Int, 2304, "only the prompt trains")
       losses.append(((run["history"] as! [[String: Any]])[0]["trainLoss"] as? Double) ?? .nan)
     }
+    // CLIP's own zero-shot rule: no training, target k is prompt k; its accuracy is the argmax over the K prompt
+    // logits, and the frequency mapping over the same logits can only match or beat it on the training images.
+    let zero = scratch.path("zero.json")
+    let baseline = try runVPBook([
+      "train", "--model", "clip", "--weights", weights, "--sources", "ensemble", "--data", "digits", "--per-class",
+      "3", "--val", "1", "--test", "2", "--canvas", "32", "--image", "16", "--baseline", "zero-shot", "--mapping",
+      "identity", "--quiet", "--json", zero,
+    ])
+    XCTAssertEqual(baseline.status, 0, baseline.stderr)
+    let zeroReport =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: zero))) as! [String: Any]
+    let zeroRun = (zeroReport["results"] as! [[String: Any]])[0]
+    XCTAssertEqual(zeroRun["finalMapping"] as? [[Int]], (0..<10).map { [$0] })
+    XCTAssertEqual(zeroRun["trainableParameters"] as? Int, 0)
+    XCTAssertEqual((zeroRun["history"] as? [Any])?.count, 0)
     // The one-template and the ensemble heads are different text sides: the same prompt trains differently.
     XCTAssertTrue(losses.allSatisfy(\.isFinite), "\(losses)")
     XCTAssertNotEqual(losses[0], losses[1])

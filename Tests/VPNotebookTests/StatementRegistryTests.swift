@@ -112,6 +112,20 @@ final class StatementRegistryTests: XCTestCase {
     }
   }
 
+  /// `--baseline zero-shot` maps by frequency (FLM) unless `--mapping` names another mapping computed once;
+  /// mappings that remap or train are refused with the list of those it takes.
+  func testZeroShotTakesTheMappingsThatAreComputedOnce() throws {
+    XCTAssertEqual(try TrainCommandLine.parse(["--baseline", "zero-shot"]).method, .zeroShot(MappingConfig(.flm)))
+    XCTAssertEqual(
+      try TrainCommandLine.parse(["--baseline", "zero-shot", "--mapping", "identity"]).method,
+      .zeroShot(MappingConfig(.identity)))
+    let choices = BlockLanguage.options(of: "baseline", word: "zero-shot").first { $0.name == "mapping" }
+    XCTAssertEqual(choices?.placeholder, "rlm|flm|freqmap|semantic|identity")
+    XCTAssertThrowsError(try TrainCommandLine.parse(["--baseline", "zero-shot", "--mapping", "ilm"])) {
+      XCTAssertTrue("\($0)".contains("rlm, flm, freqmap, semantic, identity"), "\($0)")
+    }
+  }
+
   func testUnknownFlagsAndOptionsAreNamedWithASuggestion() throws {
     XCTAssertThrowsError(try TrainCommandLine.parse(["--epoch", "3"])) {
       XCTAssertEqual(

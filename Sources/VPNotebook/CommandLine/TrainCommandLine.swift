@@ -53,7 +53,7 @@ public enum TrainCommandLine {
       spec: OptionSpec(
         name: "baseline", type: .choice(["zero-shot", "linear-probe"]), defaultText: nil,
         help:
-          "Run a baseline instead of training a prompt: zero-shot (FLM with the untrained prompt) or linear-probe (a linear layer on the frozen features)."
+          "Run a baseline instead of training a prompt: zero-shot (the untrained prompt and a mapping computed once: --mapping flm by default; identity is CLIP's own rule with --sources classes or ensemble) or linear-probe (a linear layer on the frozen features)."
       ), name: "baseline"),
     Flag(
       verb: "vpbook",

@@ -15,7 +15,7 @@ public enum RunnerRendering {
       let results = byName[name]!
       let first = results[0]
       let method: RunMethod =
-        first.mapping.map { first.training == nil ? .zeroShot($0.assignment) : .prompt($0) } ?? .linearProbe
+        first.mapping.map { first.training == nil ? .zeroShot($0) : .prompt($0) } ?? .linearProbe
       return RunGroup(
         name: name, method: method, model: first.model, data: DataSpec(name: first.dataset), prompt: first.prompt,
         axes: [], results: results)

@@ -1,6 +1,7 @@
 import VPEngine
 
-/// `baseline zero-shot [assignment=…]` or `baseline linear-probe [epochs=… lr=…]`.
+/// `baseline zero-shot [mapping=flm|freqmap|identity|semantic|rlm] [assignment=… m=…]` or
+/// `baseline linear-probe [epochs=… lr=…]`.
 struct BaselineStatement: RunningStatement {
   static let verb = "baseline"
   static let summary = "a baseline: the zero-shot mapping or a linear probe on the frozen features"
@@ -10,7 +11,7 @@ struct BaselineStatement: RunningStatement {
   static func options(word: String?) -> [OptionSpec] {
     switch word {
     case "zero-shot":
-      return [RunOptions.spec(.assignment), RunOptions.name]
+      return [zeroShotMapping, RunOptions.spec(.assignment), RunOptions.spec(.m), RunOptions.name]
     default:
       return [
         RunOptions.epochs, RunOptions.lr, RunOptions.batch, RunOptions.steps, RunOptions.seed, RunOptions.seeds,
@@ -20,14 +21,26 @@ struct BaselineStatement: RunningStatement {
     }
   }
 
+  /// The mappings a zero-shot run can use: computed at most once, not trained.
+  static let zeroShotMappings = MappingKind.allCases.filter { (try? Experiment.checkZeroShot(MappingConfig($0))) != nil }
+
+  static let zeroShotMapping = OptionSpec(
+    name: "mapping", type: .choice(zeroShotMappings.map(\.rawValue)), defaultText: "flm",
+    help: "How the untrained model's source classes become the task's: flm (by frequency over the training "
+      + "images), freqmap (m per target), identity (target k is source k: CLIP's own zero-shot rule with "
+      + "model clip sources=classes or sources=ensemble), semantic (by name) or rlm (random).")
+
   var runs: [RunSpec]
   var curve: CurveMetric?
 
   static func decode(word: String?, _ reader: OptionReader) throws -> BaselineStatement {
     if word == "zero-shot" {
-      let assignment = try reader.choice("assignment", as: AssignmentMethod.self) ?? .greedy
+      var mapping = MappingConfig(try reader.choice("mapping", as: MappingKind.self) ?? .flm)
+      mapping.assignment = try reader.choice("assignment", as: AssignmentMethod.self) ?? .greedy
+      mapping.sourcesPerTarget = try reader.int("m") ?? 1
+      let method = RunMethod.zeroShot(mapping)
       let run = RunSpec(
-        name: reader.string("name") ?? "zero-shot", method: .zeroShot(assignment),
+        name: reader.string("name") ?? method.label, method: method,
         training: TrainingConfig(epochs: 1), seeds: [0], testCurve: false, axes: [])
       return BaselineStatement(runs: [run], curve: nil)
     }
