@@ -62,6 +62,9 @@ public final class Experiment: @unchecked Sendable {
   /// The WordNet noun synset (offset) of each source class, for SemanticMap; nil: ImageNet-1k's, loaded when
   /// a mapping needs them.
   public var sourceSynsets: [Int]?
+  /// CLIP's text tower for mappings that compare class names by text (SemanticMap with `text=clip`); set by
+  /// the front end, nil when it has none.
+  public var embedTexts: TextEmbedder?
   /// Called with progress; set by a command-line front end.
   public var progress: (@Sendable (TrainingProgress) -> Void)?
   /// Evaluate the test split after every epoch too (for per-epoch curves; never used for selection).
@@ -101,7 +104,7 @@ public final class Experiment: @unchecked Sendable {
   /// What a mapping may need from this experiment.
   var mappingContext: MappingContext {
     let (model, known) = (self.model, sourceSynsets)
-    return MappingContext(targetNames: train.classNames) {
+    return MappingContext(targetNames: train.classNames, sourceNames: sourceNames, embedTexts: embedTexts) {
       if let known { return known }
       guard model.classCount == 1000 else {
         throw EngineError("mapping: semantic needs the source classes' WordNet synsets (ImageNet-1k models only)")

@@ -1,4 +1,5 @@
 import Foundation
+import VPModels
 
 /// The WordNet 3.0 noun hierarchy (Debian's `wordnet-base`: `/usr/share/wordnet/{data,index}.noun`), used for
 /// SemanticMap without CLIP: ImageNet-1k classes are WordNet noun synsets (`n01440764` is offset 01440764), and
@@ -123,6 +124,29 @@ public enum SemanticSimilarity {
       let senses = wordNet.synsets(forClassName: name)
       for (s, synset) in imageNetSynsets.enumerated() {
         sim[s * k + t] = senses.map { wordNet.similarity($0, synset) }.max() ?? 0
+      }
+    }
+    return sim
+  }
+
+  /// `sim[s · K + t]`: the cosine similarity of the unit CLIP text embeddings of "This is a photo of a {}."
+  /// (`CLIPPrompts.photoTemplate`) with target `t`'s name and with source `s`'s name (`CLIPPrompts.prompt`:
+  /// lower-cased, `_` and `-` as spaces).
+  public static func textMatrix(targetNames: [String], sourceNames: [String], embed: TextEmbedder) throws -> [Double] {
+    func prompt(_ name: String) -> String { CLIPPrompts.prompt(CLIPPrompts.photoTemplate, className: name) }
+    let k = targetNames.count
+    let targets = try embed(targetNames.map(prompt))
+    let sources = try embed(sourceNames.map(prompt))
+    guard k > 0, targets.count % k == 0, sources.count == sourceNames.count * (targets.count / k) else {
+      throw EngineError("mapping: the text tower returned embeddings of mismatched sizes")
+    }
+    let e = targets.count / k
+    var sim = [Double](repeating: 0, count: sourceNames.count * k)
+    for s in 0..<sourceNames.count {
+      for t in 0..<k {
+        var dot = 0.0
+        for i in 0..<e { dot += Double(sources[s * e + i]) * Double(targets[t * e + i]) }
+        sim[s * k + t] = dot
       }
     }
     return sim

@@ -74,6 +74,14 @@ extension ModelZoo {
     return model
   }
 
+  /// CLIP's text tower from `weights`, as a function from texts to their unit embeddings `[n, E]` (row-major;
+  /// tokenised with CLIP's tokenizer). Loaded once, when called.
+  public static func clipTextTower(weights: String) throws -> @Sendable ([String]) throws -> [Float] {
+    let clip = try CLIP.load(path: weights)
+    let tokenizer = try CLIPTokenizer()
+    return { texts in try clip.textEmbeddings(texts, tokenizer: tokenizer) }
+  }
+
   /// CLIP over a task's own classes: one source per class name, with ILM-VP's one template ("This is a photo
   /// of a {}.") or the 81-template ensemble (unit embeddings averaged, renormalised); target k is source k.
   public static func clipClasses(weights: String, classNames: [String], ensemble: Bool) throws -> ImageClassifier {

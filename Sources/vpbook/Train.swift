@@ -43,8 +43,8 @@ struct Train: ParsableCommand {
     let request = try TrainCommandLine.parse(options)
     try request.prompt.validate()
     let split = try DataCatalog.prepare(request.data, side: request.prompt.imageSide)
-    let classifier = try request.loadModel(classNames: split.train.classNames)
-    let experiment = try Experiment(model: classifier, data: split)
+    let experiment = try request.experiment(data: split)
+    let classifier = experiment.model
     experiment.testEveryEpoch = request.testCurve
     let bar = ProgressBar(enabled: !request.quiet)
     experiment.progress = { bar.update($0) }

@@ -205,4 +205,48 @@ final class CLIPCommandTests: XCTestCase {
     // count=0 asks for no example images (the source count must not take its place).
     XCTAssertFalse(outcome.html.contains(">Target images<"), "show mapping count=0 still drew example images")
   }
+
+  /// AutoVP's SemanticMap with CLIP's text tower, for a model that is not CLIP (`--text-encoder`) and for CLIP
+  /// itself (its own weights): each digit takes the ImageNet class whose "This is a photo of a {}." embedding is
+  /// closest to its own, round-robin — recomputed here from the text tower's embeddings.
+  func testSemanticMapComparesNamesWithCLIPsTextTower() throws {
+    try requireAssets()
+    let scratch = try Scratch()
+    let weights = scratch.path("clip32.safetensors")
+    try Self.writeCheckpoint(to: weights, patch8: true)
+    let digits = (0..<10).map(String.init)
+    let imageNet = try ImageNetClasses.names()
+    let embed = try ModelZoo.clipTextTower(weights: weights)
+    let prompt = { (name: String) in CLIPPrompts.prompt(CLIPPrompts.photoTemplate, className: name) }
+    let (t, s) = (try embed(digits.map(prompt)), try embed(imageNet.map(prompt)))
+    let e = t.count / 10
+    var taken = Set<Int>()
+    var expected: [[Int]] = []
+    for k in 0..<10 {
+      let scores = (0..<1000).map { j in (0..<e).reduce(0.0) { $0 + Double(t[k * e + $1]) * Double(s[j * e + $1]) } }
+      let best = (0..<1000).filter { !taken.contains($0) }.max {
+        scores[$0] < scores[$1] || (scores[$0] == scores[$1] && $0 > $1)
+      }!
+      taken.insert(best)
+      expected.append([best])
+    }
+    let common = [
+      "train", "--data", "digits", "--per-class", "3", "--val", "1", "--test", "2", "--canvas", "32", "--image",
+      "16", "--epochs", "1", "--batch", "8", "--mapping", "semantic", "--text", "clip", "--seeds", "7", "--quiet",
+    ]
+    for model in [["--model", "mobilenet_v2", "--text-encoder", weights], ["--model", "clip", "--weights", weights]] {
+      let json = scratch.path("semantic.json")
+      let result = try runVPBook(common + model + ["--json", json])
+      XCTAssertEqual(result.status, 0, "\(model): \(result.stderr)")
+      let report =
+        try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as! [String: Any]
+      let run = (report["results"] as! [[String: Any]])[0]
+      XCTAssertEqual(run["finalMapping"] as? [[Int]], expected, "\(model)")
+      XCTAssertEqual(run["name"] as? String, "semantic/clip")
+    }
+    // MobileNetV2 without a text tower: the error says how to give one.
+    let missing = try runVPBook(common + ["--model", "mobilenet_v2"])
+    XCTAssertNotEqual(missing.status, 0)
+    XCTAssertTrue(missing.stderr.contains("text_encoder=PATH"), missing.stderr)
+  }
 }

@@ -52,10 +52,12 @@ public struct MappingConfig: Codable, Sendable, Equatable {
   public var topK: Int?
   /// BLM's Laplace smoothing λ.
   public var lambda: Double
+  /// SemanticMap's similarity of names; nil: WordNet's (`SemanticText.wordnet`).
+  public var text: SemanticText?
 
   public init(
     _ kind: MappingKind, assignment: AssignmentMethod = .greedy, interval: Int = 1, sourcesPerTarget: Int = 1,
-    topK: Int? = nil, lambda: Double = 1
+    topK: Int? = nil, lambda: Double = 1, text: SemanticText? = nil
   ) {
     self.kind = kind
     self.assignment = assignment
@@ -63,6 +65,7 @@ public struct MappingConfig: Codable, Sendable, Equatable {
     self.sourcesPerTarget = sourcesPerTarget
     self.topK = topK
     self.lambda = lambda
+    self.text = text == .wordnet ? nil : text
   }
 
   /// The policy of `kind`.

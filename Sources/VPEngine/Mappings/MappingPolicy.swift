@@ -42,7 +42,20 @@ public enum MappingOption: String, Sendable, CaseIterable {
   case topk
   case lambda
   case mappingLR = "mapping_lr"
+  case text
 }
+
+/// Where SemanticMap's similarity of class names comes from.
+public enum SemanticText: String, Codable, Sendable, CaseIterable {
+  /// Wu–Palmer similarity of WordNet synsets (ImageNet-1k models only; no CLIP needed).
+  case wordnet
+  /// Cosine similarity of CLIP text embeddings of "This is a photo of a {name}." (AutoVP's choice).
+  case clip
+}
+
+/// Unit-length text embeddings `[n, E]` (row-major) of `n` texts: CLIP's text tower, given to an experiment by
+/// its front end.
+public typealias TextEmbedder = @Sendable ([String]) throws -> [Float]
 
 /// How target logits come from source logits.
 public enum MappingForm: Sendable, Equatable {
@@ -80,6 +93,8 @@ public enum RemapSchedule: Sendable, Equatable {
 public enum MappingNeed: String, Sendable {
   /// The WordNet synset of every source class (SemanticMap; ImageNet-1k models only).
   case sourceSynsets
+  /// The source class names and a CLIP text tower (SemanticMap with `text=clip`).
+  case textEmbeddings
 }
 
 /// What an experiment offers a mapping when it is built.
@@ -88,9 +103,18 @@ public struct MappingContext {
   public var targetNames: [String]
   /// The WordNet synsets of the source classes, loaded on demand.
   public var sourceSynsets: () throws -> [Int]
+  /// The source classes' names (nil: unknown).
+  public var sourceNames: [String]?
+  /// CLIP's text tower, when the front end has one (nil: none).
+  public var embedTexts: TextEmbedder?
 
-  public init(targetNames: [String], sourceSynsets: @escaping () throws -> [Int]) {
+  public init(
+    targetNames: [String], sourceNames: [String]? = nil, embedTexts: TextEmbedder? = nil,
+    sourceSynsets: @escaping () throws -> [Int]
+  ) {
     self.targetNames = targetNames
+    self.sourceNames = sourceNames
+    self.embedTexts = embedTexts
     self.sourceSynsets = sourceSynsets
   }
 

@@ -187,11 +187,14 @@ public enum TrainCommandLine {
     public var quiet: Bool
     /// CLIP's source classes (`--sources`; nil: the ImageNet names).
     var sources: ModelSources? = nil
+    /// `--text-encoder`: a CLIP checkpoint for `--mapping semantic --text clip`.
+    var textEncoder: String? = nil
 
-    /// The source model for a task with target classes `classNames` (CLIP's task-dependent sources need them).
-    public func loadModel(classNames: [String]) throws -> ImageClassifier {
-      guard let sources, sources.dependsOnTask, let weights else { return try ModelZoo.load(model, weights: weights) }
-      return try sources.classifier(weights: weights, classNames: classNames)
+    /// The experiment of this run on `data`, built as a notebook's runs build theirs
+    /// (`RunnerResources.experiment`): the model for the data's classes, CLIP's text tower when there is one.
+    public func experiment(data: PreparedSplit) throws -> Experiment {
+      let choice = ModelChoice(name: model, weights: weights, sources: sources, textEncoder: textEncoder)
+      return try RunnerResources().experiment(choice, data: data)
     }
   }
 
@@ -228,7 +231,7 @@ public enum TrainCommandLine {
       model: model.choice.name, weights: model.choice.weights, data: data.spec, prompt: prompt.config,
       method: run.method, training: run.training, seeds: run.seeds, testCurve: run.testCurve, json: value("json"),
       csv: value("csv"), savePrompt: value("save-prompt"), quiet: value("quiet") != nil,
-      sources: model.choice.sources)
+      sources: model.choice.sources, textEncoder: model.choice.textEncoder)
   }
 
   /// The results of `vpbook train` as CSV: one line per seed.

@@ -73,6 +73,12 @@ enum InputFiles {
     } else if let relative = model.name.defaultWeights {
       files.append((try assetPath(relative), false))
     }
+    if let text = model.textEncoder {
+      guard FileManager.default.fileExists(atPath: text) else {
+        throw NotebookError("text_encoder file '\(text)' not found")
+      }
+      files.append((text, false))
+    }
     if let names = try? Assets.path("imagenet/imagenet_classes.txt") { files.append((names, false)) }
     return files
   }

@@ -75,6 +75,12 @@ struct ModelChoice: Sendable, Hashable, Codable {
   /// CLIP's source classes: nil or `.imagenet` for the 1000 ImageNet names, `.prompts` for ILM-VP's 81 text
   /// prompts per target class (then the model depends on the data's class names).
   var sources: ModelSources? = nil
+  /// A CLIP checkpoint whose text tower compares class names (`mapping=semantic text=clip`); nil: CLIP's own
+  /// weights when the model is CLIP, else none.
+  var textEncoder: String? = nil
+
+  /// The CLIP checkpoint whose text tower this model's runs use, if any.
+  var textWeights: String? { textEncoder ?? (name == .clip ? weights : nil) }
 }
 
 /// What a CLIP model's source classes are.

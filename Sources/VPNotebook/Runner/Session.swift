@@ -9,6 +9,7 @@ public final class RunnerResources: @unchecked Sendable {
   private var models: [ModelChoice: ImageClassifier] = [:]
   private var promptModels: [String: ImageClassifier] = [:]
   private var imageNetNames: [String]?
+  private var textTowers: [String: TextEmbedder] = [:]
   private var prepared: [(key: String, data: PreparedSplit)] = []
   /// How many prepared data sets are kept (least recently used first out).
   private let preparedLimit = 6
@@ -43,6 +44,32 @@ public final class RunnerResources: @unchecked Sendable {
     promptModels[key] = model
     lock.unlock()
     return model
+  }
+
+  /// The experiment of a run of `choice` on `data`: the model for the data's classes, and CLIP's text tower
+  /// for mappings that compare names (`ModelChoice.textWeights`, loaded when first used). Notebook runs,
+  /// views, search trials and `vpbook train` all build their experiment here.
+  func experiment(_ choice: ModelChoice, data: PreparedSplit) throws -> Experiment {
+    let experiment = try Experiment(model: try model(choice, classNames: data.train.classNames), data: data)
+    if let path = choice.textWeights {
+      experiment.embedTexts = { [self] texts in try textTower(path)(texts) }
+    }
+    return experiment
+  }
+
+  /// CLIP's text tower from `path`, loaded once.
+  private func textTower(_ path: String) throws -> TextEmbedder {
+    lock.lock()
+    if let clip = textTowers[path] {
+      lock.unlock()
+      return clip
+    }
+    lock.unlock()
+    let tower = try ModelZoo.clipTextTower(weights: path)
+    lock.lock()
+    textTowers[path] = tower
+    lock.unlock()
+    return tower
   }
 
   /// The source class names of a run of `model` on target classes `classNames` with `count` sources: CLIP's

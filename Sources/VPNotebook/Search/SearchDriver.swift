@@ -115,7 +115,7 @@ enum TrialWorker {
 
   static func experiment(_ config: TrialConfig, resources: RunnerResources) throws -> Experiment {
     let data = try resources.data(config.data, side: config.prompt.imageSide)
-    return try Experiment(model: try resources.model(config.model, classNames: data.train.classNames), data: data)
+    return try resources.experiment(config.model, data: data)
   }
 }
 

@@ -11,7 +11,9 @@ struct BaselineStatement: RunningStatement {
   static func options(word: String?) -> [OptionSpec] {
     switch word {
     case "zero-shot":
-      return [zeroShotMapping, RunOptions.spec(.assignment), RunOptions.spec(.m), RunOptions.name]
+      return [
+        zeroShotMapping, RunOptions.spec(.assignment), RunOptions.spec(.m), RunOptions.spec(.text), RunOptions.name,
+      ]
     default:
       return [
         RunOptions.epochs, RunOptions.lr, RunOptions.batch, RunOptions.steps, RunOptions.seed, RunOptions.seeds,
@@ -22,7 +24,9 @@ struct BaselineStatement: RunningStatement {
   }
 
   /// The mappings a zero-shot run can use: computed at most once, not trained.
-  static let zeroShotMappings = MappingKind.allCases.filter { (try? Experiment.checkZeroShot(MappingConfig($0))) != nil }
+  static let zeroShotMappings = MappingKind.allCases.filter {
+    (try? Experiment.checkZeroShot(MappingConfig($0))) != nil
+  }
 
   static let zeroShotMapping = OptionSpec(
     name: "mapping", type: .choice(zeroShotMappings.map(\.rawValue)), defaultText: "flm",
@@ -38,6 +42,7 @@ struct BaselineStatement: RunningStatement {
       var mapping = MappingConfig(try reader.choice("mapping", as: MappingKind.self) ?? .flm)
       mapping.assignment = try reader.choice("assignment", as: AssignmentMethod.self) ?? .greedy
       mapping.sourcesPerTarget = try reader.int("m") ?? 1
+      mapping.text = try reader.choice("text", as: SemanticText.self).flatMap { $0 == .wordnet ? nil : $0 }
       let method = RunMethod.zeroShot(mapping)
       let run = RunSpec(
         name: reader.string("name") ?? method.label, method: method,

@@ -17,12 +17,18 @@ struct ModelStatement: NotebookStatement {
       "CLIP only: its source classes — imagenet (\"This is a photo of a {}.\" with the 1000 ImageNet names), prompts (ILM-VP's text-prompt candidates: each of the 81 templates with each target class name; the mappings choose a prompt per class), classes (one prompt per target class, \"This is a photo of a {}.\") or ensemble (one per target class, the 81 templates averaged); with classes or ensemble use mapping=identity."
   )
 
+  static let textEncoder = OptionSpec(
+    name: "text_encoder", type: .text, defaultText: nil,
+    help:
+      "A CLIP checkpoint (as for model clip weights=) whose text tower compares class names for mapping=semantic text=clip (AutoVP's SemanticMap); default: the model's own weights for clip, none otherwise."
+  )
+
   static func options(word: String?) -> [OptionSpec] {
     [
       OptionSpec(
         name: "weights", type: .text, defaultText: nil,
         help: "Checkpoint for the model (.pth or .safetensors); default: the one installed by setup.")
-    ] + (word == nil || word == ModelName.clip.rawValue ? [sources] : [])
+    ] + (word == nil || word == ModelName.clip.rawValue ? [sources] : []) + [textEncoder]
   }
 
   var choice: ModelChoice
@@ -32,13 +38,15 @@ struct ModelStatement: NotebookStatement {
     return ModelStatement(
       choice: ModelChoice(
         name: ModelName(rawValue: word!)!, weights: reader.string("weights"),
-        sources: sources == .imagenet ? nil : sources))
+        sources: sources == .imagenet ? nil : sources, textEncoder: reader.string("text_encoder")))
   }
 
   mutating func plan(_ context: inout PlanContext) throws {
     context.write(.model)
     let written = choice.weights
     choice.weights = written.map(context.resolve)
+    let writtenText = choice.textEncoder
+    choice.textEncoder = writtenText.map(context.resolve)
     context.session.model = choice
     if written == nil, choice.name.defaultWeights == nil {
       throw context.fail(
@@ -47,6 +55,11 @@ struct ModelStatement: NotebookStatement {
     if let written, let resolved = choice.weights, !FileManager.default.fileExists(atPath: resolved) {
       let places = InputFiles.candidates(written, baseDirectory: context.baseDirectory)
       throw context.fail("weights file '\(written)' not found (looked for \(places.joined(separator: " and ")))")
+    }
+    if let writtenText, let resolved = choice.textEncoder, !FileManager.default.fileExists(atPath: resolved) {
+      let places = InputFiles.candidates(writtenText, baseDirectory: context.baseDirectory)
+      throw context.fail(
+        "text_encoder file '\(writtenText)' not found (looked for \(places.joined(separator: " and ")))")
     }
   }
 

@@ -41,6 +41,11 @@ enum RunOptions {
       return OptionSpec(
         name: "mapping_lr", type: .number(positive: true), defaultText: "lr",
         help: "Learning rate of the mapping's layer" + by + ".", axis: true)
+    case .text:
+      return OptionSpec(
+        name: "text", type: .choice(SemanticText.allCases.map(\.rawValue)), defaultText: "wordnet",
+        help: "How class names are compared: wordnet (Wu–Palmer; ImageNet-1k models) or clip (CLIP's text tower: "
+          + "model clip, or text_encoder= on the model)" + by + ".", axis: true)
     }
   }
 
@@ -148,6 +153,7 @@ enum RunOptions {
       config.sourcesPerTarget = try reader.int("m") ?? 1
       config.topK = try reader.int("topk")
       config.lambda = try reader.double("lambda") ?? 1
+      config.text = try reader.choice("text", as: SemanticText.self).flatMap { $0 == .wordnet ? nil : $0 }
       method = .prompt(config)
     }
     return RunSpec(

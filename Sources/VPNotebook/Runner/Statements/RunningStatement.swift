@@ -136,8 +136,7 @@ extension RunningStatement {
     let prompt = spec.prompt(from: basePrompt)
     let dataSpec = spec.data(from: baseData)
     let data = try context.resources.data(dataSpec, side: prompt.imageSide)
-    let model = try context.resources.model(modelChoice, classNames: data.train.classNames)
-    let experiment = try Experiment(model: model, data: data)
+    let experiment = try context.resources.experiment(modelChoice, data: data)
     experiment.testEveryEpoch = spec.testCurve
     var results: [RunResult] = []
     var delta: [Float]?

@@ -189,8 +189,8 @@ struct ShowStatement: NotebookStatement {
         throw NotebookError("show zero-shot needs the model, data and prompt")
       }
       let data = try resources.data(spec, side: prompt.imageSide)
-      let model = try resources.model(choice, classNames: data.train.classNames)
-      let experiment = try Experiment(model: model, data: data)
+      let experiment = try resources.experiment(choice, data: data)
+      let model = experiment.model
       let result = try experiment.zeroShot(prompt: prompt)
       output.panels += MappingViews.zeroShot(
         result, data: data, sourceNames: experiment.sourceNames ?? resources.sourceNames(count: model.classCount),
