@@ -71,6 +71,14 @@ for entry in "${wheel_assets[@]}"; do
   rm -rf "$tmp"
 done
 
+# ---- vpbook's small random CLIP: notebooks/clip-text-prompts.md's stand-in when no real CLIP is given --------
+small_clip="$cache/models/clip-small-random-v1.safetensors"
+if [[ ! -e "$small_clip" ]]; then
+  echo "setup: writing the small random CLIP (scripts/make_small_clip.py)" >&2
+  mkdir -p "$cache/models"
+  python3 "$root/scripts/make_small_clip.py" "$small_clip"
+fi
+
 # ---- ImageNet class names: torchvision's list from Debian's python3-torchvision ----------------
 if [[ ! -e "$cache/imagenet/imagenet_classes.txt" ]]; then
   echo "setup: fetching ImageNet class names (python3-torchvision .deb)" >&2

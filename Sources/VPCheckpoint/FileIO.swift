@@ -27,6 +27,23 @@ enum FileIO {
     }
   }
 
+  /// Reads up to `count` bytes at `offset` of the file at `path` (fewer at its end).
+  static func read(_ path: String, offset: Int, count: Int) throws(CheckpointError) -> [UInt8] {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw CheckpointError(path: path, kind: .io, problem: "cannot open file") }
+    defer { close(fd) }
+    var bytes = [UInt8](repeating: 0, count: count)
+    var done = 0
+    while done < count {
+      let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset + done)) }
+      if n < 0 && errno == EINTR { continue }
+      guard n >= 0 else { throw CheckpointError(path: path, kind: .io, problem: "cannot read file") }
+      if n == 0 { break }
+      done += n
+    }
+    return Array(bytes.prefix(done))
+  }
+
   /// Writes `bytes` to a temporary file next to `path`, flushes it, then renames it over `path`, so that
   /// readers see either the old file or the complete new one. The directory must exist.
   static func writeAtomically(_ bytes: [UInt8], to path: String) throws(CheckpointError) {

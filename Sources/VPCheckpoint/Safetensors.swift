@@ -132,3 +132,40 @@ public enum Safetensors {
     return result
   }
 }
+
+extension Safetensors {
+  /// The `__metadata__` strings of the safetensors file at `path`, reading only its header (empty when it has
+  /// none). For notes a file carries about itself, without reading its tensors.
+  public static func metadata(_ path: String) throws -> [String: String] {
+    let fail = { (kind: CheckpointError.Kind, problem: String) in
+      CheckpointError(path: path, kind: kind, problem: problem)
+    }
+    let head = try FileIO.read(path, offset: 0, count: 8)
+    guard head.count == 8 else { throw fail(.truncated, "truncated safetensors file (header length needs 8 bytes)") }
+    let length = head.loadLE(0, as: UInt64.self)
+    guard length <= UInt64(maxHeaderLength) else {
+      throw fail(.malformed, "safetensors header length \(length) exceeds the \(maxHeaderLength)-byte limit")
+    }
+    let bytes = try FileIO.read(path, offset: 8, count: Int(length))
+    guard bytes.count == Int(length) else {
+      throw fail(.truncated, "truncated safetensors file (header length \(length) exceeds the bytes after it)")
+    }
+    let header: JSONValue
+    do {
+      header = try JSONValue.parse(bytes, 0..<bytes.count)
+    } catch {
+      throw fail(.malformed, "invalid safetensors header JSON at byte \(error.offset): \(error.message)")
+    }
+    guard case .object(let members) = header else {
+      throw fail(.malformed, "safetensors header is a JSON \(header.kindDescription), not an object")
+    }
+    var metadata: [String: String] = [:]
+    for (name, value) in members where name == "__metadata__" {
+      guard case .object(let pairs) = value else {
+        throw fail(.malformed, "__metadata__ is a JSON \(value.kindDescription), not an object")
+      }
+      for (key, item) in pairs { if case .string(let s) = item { metadata[key] = s } }
+    }
+    return metadata
+  }
+}

@@ -249,4 +249,42 @@ final class CLIPCommandTests: XCTestCase {
     XCTAssertNotEqual(missing.status, 0)
     XCTAssertTrue(missing.stderr.contains("text_encoder=PATH"), missing.stderr)
   }
+
+  /// The small random CLIP that setup writes (`scripts/make_small_clip.py`) is a real CLIP checkpoint of the
+  /// stated sizes, with the real vocabulary, and says in its metadata that it is random; a notebook's report
+  /// shows that note beside the model.
+  func testTheSmallRandomCLIPLoadsAndTheReportSaysWhatItIs() throws {
+    try requireAssets()
+    let path = try TestAssets.path("models/clip-small-random-v1.safetensors")
+    let clip = try CLIP.load(path: path)
+    let c = clip.configuration
+    XCTAssertEqual(
+      [c.imageSize, c.patchSize, c.visionWidth, c.visionLayers, c.textWidth, c.textLayers, c.embedDim],
+      [64, 8, 64, 2, 64, 2, 32])
+    XCTAssertEqual([c.contextLength, c.vocabularySize], [77, 49408])
+    XCTAssertEqual(clip.logitMultiplier, 100, accuracy: 0.1)
+    let note = try XCTUnwrap(Safetensors.metadata(path)["vpbook.note"])
+    XCTAssertTrue(note.contains("random weights, not pretrained"), note)
+    // A file without metadata has none; a cut header is an error naming the file.
+    let scratch = try Scratch()
+    let plain = scratch.path("plain.safetensors")
+    try Safetensors.write(StateDict([("w", CheckpointTensor(shape: [2], floats: [1, 2])!)]), to: plain)
+    XCTAssertEqual(try Safetensors.metadata(plain), [:])
+    let cut = scratch.write("cut.safetensors", "\u{10}\0\0\0\0\0\0\0{\"a\":")
+    XCTAssertThrowsError(try Safetensors.metadata(cut)) { XCTAssertTrue("\($0)".contains("cut.safetensors"), "\($0)") }
+
+    let notebook = scratch.write(
+      "small.md",
+      """
+      ```vp
+      model clip weights=\(path) sources=classes
+      data digits per_class=2 val=1 test=2
+      prompt pad canvas=64 image=48
+      baseline zero-shot mapping=identity
+      ```
+      """)
+    let outcome = try scratch.run(notebook)
+    XCTAssertTrue(outcome.errors.isEmpty, "\(outcome.errors)")
+    XCTAssertTrue(outcome.html.contains("Note: " + HTML.escape(note)), "the report does not say which CLIP ran")
+  }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import VPEngine
+import VPModels
 
 /// What the frozen model predicts for the target classes, and which source classes a mapping borrows.
 enum MappingViews {
@@ -112,13 +113,21 @@ enum MappingViews {
     let chart = SVGChart.HeatMap(
       rowLabels: (0..<shown).map { clip(result.classNames[$0], 24) },
       columnLabels: chosen.map { clip(sourceNames[$0], 18) }, values: values,
-      xLabel: "ImageNet class (the \(chosen.count) most predicted of \(d.sources))", yLabel: "target class",
+      xLabel: "\(sourceNoun(group, sources: d.sources)) (the \(chosen.count) most predicted of \(d.sources))",
+      yLabel: "target class",
       title: "Frequency matrix of run \(group.name)", valueRange: 0...maxValue, showValues: true, decimals: 0,
       width: 680)
     let title =
       "Frequency matrix of run \(group.name)\(seedNote): the share (%) of each target class's training images that "
-      + "the frozen model, with the final prompt, predicts as each ImageNet class"
+      + "the frozen model, with the final prompt, predicts as each \(sourceNoun(group, sources: d.sources))"
     return Panel(kind: .figure, title: title, html: chart.svg())
+  }
+
+  /// What a source class of `group`'s model is called: an ImageNet class, one of CLIP's text prompts (its
+  /// task-dependent sources), or a source class.
+  static func sourceNoun(_ group: RunGroup, sources: Int) -> String {
+    if sources == 1000 { return "ImageNet class" }
+    return group.model == ModelName.clip.rawValue ? "text prompt" : "source class"
   }
 
   static func borrowedTable(
@@ -135,7 +144,8 @@ enum MappingViews {
     let showChanges = changes.contains { !$0.isEmpty }
     var html = "<table class=\"vp-table vp-gallery\">\n<thead><tr><th scope=\"col\">Target class</th>"
     if count > 0 { html += "<th scope=\"col\">Target images</th>" }
-    html += "<th scope=\"col\">\(isBLM ? "Most weighted ImageNet class" : "Borrowed ImageNet class")</th>"
+    let noun = sourceNoun(group, sources: sourceNames.count)
+    html += "<th scope=\"col\">\(isBLM ? "Most weighted" : "Borrowed") \(noun)</th>"
     html += "<th scope=\"col\" class=\"num\">Predicted as it <span class=\"vp-unit\">(%)</span></th>"
     if showChanges { html += "<th scope=\"col\">Remapped at epoch</th>" }
     html += "</tr></thead>\n<tbody>\n"
@@ -162,7 +172,7 @@ enum MappingViews {
       html += "</tr>\n"
     }
     html += "</tbody>\n</table>\n"
-    var title = "The ImageNet class each target class borrows in run \(group.name)\(seedNote)"
+    var title = "The \(noun) each target class borrows in run \(group.name)\(seedNote)"
     if shown < result.classNames.count { title += " (the first \(shown) of \(result.classNames.count) classes)" }
     return Panel(kind: .table, title: title, html: html)
   }

@@ -1,4 +1,5 @@
 import Foundation
+import VPCheckpoint
 import VPEngine
 import VPModels
 
@@ -67,6 +68,12 @@ struct ModelStatement: NotebookStatement {
 
   func restore(into session: Session) { session.model = choice }
 
+  /// The `vpbook.note` a `.safetensors` checkpoint carries in its metadata, if any.
+  static func note(_ path: String) -> String? {
+    guard path.hasSuffix(".safetensors") else { return nil }
+    return (try? Safetensors.metadata(path))?["vpbook.note"]
+  }
+
   func execute(_ context: ExecutionContext, into output: inout ExecutionOutput) throws {
     restore(into: context.session)
     let pretty: [ModelName: String] = [
@@ -84,6 +91,12 @@ struct ModelStatement: NotebookStatement {
     text +=
       choice.weights.map { ", weights from <code>\(HTML.escape(URL(fileURLWithPath: $0).lastPathComponent))</code>" }
       ?? " (ImageNet-1k weights installed by setup)"
+    if let tower = choice.textEncoder {
+      text += "; CLIP's text tower from <code>\(HTML.escape(URL(fileURLWithPath: tower).lastPathComponent))</code>"
+    }
+    // A checkpoint that describes itself (vpbook's small random CLIP says it is not pretrained).
+    let notes = Set([choice.weights, choice.textEncoder].compactMap { $0 }.compactMap(Self.note))
+    for note in notes.sorted() { text += ". <strong>Note: \(HTML.escape(note)).</strong>" }
     output.panels.append(.setup(text))
   }
 }
