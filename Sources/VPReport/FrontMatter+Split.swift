@@ -2,7 +2,7 @@ internal import Yams
 
 extension FrontMatter {
   /// The known top-level keys.
-  static let knownKeys: Set<String> = ["title", "authors", "author", "description", "params"]
+  static let knownKeys: Set<String> = ["title", "authors", "author", "description", "params", "portable"]
 
   /// Splits the front matter off `text` before cmark sees it.
   ///
@@ -61,6 +61,12 @@ extension FrontMatter {
         result.description = try scalarString(value, key: key, file: file, line: line(of: value))
       case "authors", "author":
         result.authors = try authorList(value, file: file, line: line(of: value))
+      case "portable":
+        guard case .scalar = value, let flag = value.bool else {
+          throw NotebookError(
+            "front matter key 'portable' must be true or false", file: file, line: line(of: value))
+        }
+        result.portable = flag
       case "params":
         result.parameters = try ParameterSet.declarations(
           from: value, file: file, firstLine: firstLine)

@@ -21,6 +21,9 @@ public struct FrontMatter: Sendable, Equatable {
   public var description: String?
   /// The declared parameters (`params` key), in the order they are written.
   public var parameters: ParameterSet
+  /// The `portable` key: run with the kernels pinned so that the numbers are the same on any x86-64 CPU with
+  /// AVX2 (`vpbook run` re-executes itself in portable mode).
+  public var portable: Bool = false
   /// Top-level keys that this module does not interpret, in order (the runner may warn about them).
   public var unknownKeys: [String]
   /// How many lines of the file the front matter takes, both delimiter lines included (0 when there is none).

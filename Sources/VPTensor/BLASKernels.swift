@@ -40,18 +40,32 @@ public enum BLASKernels {
     return Set(list.split(separator: " ").map(String.init))
   }
 
-  /// Executes this process again with the preferred kernel set, once, unless `OPENBLAS_CORETYPE` is already
-  /// set (the user's choice wins). `VPBOOK_PORTABLE=1` asks for the same kernels everywhere. A failed
-  /// re-execution leaves the process running as it was.
-  public static func ensure() {
+  /// Whether this process runs in portable mode: `VPBOOK_PORTABLE=1` and OpenBLAS's Haswell kernels.
+  public static var isPortable: Bool {
+    ProcessInfo.processInfo.environment["VPBOOK_PORTABLE"] == "1" && current.lowercased() == "haswell"
+  }
+
+  /// The kernels that ran, for reports and manifests: OpenBLAS's set, vpbook's own (always AVX2/FMA), and
+  /// whether the portable mode pinned them.
+  public static var summary: String {
+    "OpenBLAS \(current); vpbook's own AVX2/FMA" + (isPortable ? "; portable mode" : "")
+  }
+
+  /// Executes this process again with the preferred kernel set, once, unless `OPENBLAS_CORETYPE` was set by
+  /// the user (their choice wins). `portable` (or `VPBOOK_PORTABLE=1`) asks for the same kernels everywhere
+  /// (Haswell) and sets `VPBOOK_PORTABLE=1` for the new process; it may be asked for after start-up (`vpbook
+  /// run` reads a notebook's `portable: true` first), before any work is done. A failed re-execution leaves
+  /// the process running as it was.
+  public static func ensure(portable requested: Bool = false) {
     let environment = ProcessInfo.processInfo.environment
-    guard (environment["OPENBLAS_CORETYPE"] ?? "").isEmpty, (environment["VPBOOK_BLAS_CHOSEN"] ?? "").isEmpty else {
+    let chosen = environment["VPBOOK_BLAS_CHOSEN"] ?? ""
+    let userCore = environment["OPENBLAS_CORETYPE"] ?? ""
+    guard userCore.isEmpty || userCore == chosen else { return }
+    let portable = requested || environment["VPBOOK_PORTABLE"] == "1"
+    guard let wanted = preferred(cpuFlags: cpuFlags, current: current, portable: portable), wanted != chosen else {
       return
     }
-    guard
-      let wanted = preferred(
-        cpuFlags: cpuFlags, current: current, portable: environment["VPBOOK_PORTABLE"] == "1")
-    else { return }
+    if portable { setenv("VPBOOK_PORTABLE", "1", 1) }
     setenv("OPENBLAS_CORETYPE", wanted, 1)
     setenv("VPBOOK_BLAS_CHOSEN", wanted, 1)
     execv("/proc/self/exe", CommandLine.unsafeArgv)

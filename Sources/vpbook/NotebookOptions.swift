@@ -36,6 +36,12 @@ struct NotebookOptions: ParsableArguments {
   @Flag(help: "No progress output.")
   var quiet = false
 
+  @Flag(
+    help:
+      "Portable mode: pin the kernels (OpenBLAS's Haswell set, vpbook's AVX2 paths) so that the numbers are bit-identical on any x86-64 CPU with AVX2 (as the front matter's portable: true)."
+  )
+  var portable = false
+
   func runnerOptions(progress: RunProgress?) -> RunnerOptions {
     var options = RunnerOptions()
     options.parameterOverrides = parameters

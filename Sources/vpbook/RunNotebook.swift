@@ -1,8 +1,18 @@
 import ArgumentParser
 import VPNotebook
+import VPTensor
 
 /// Runs once, prints the outcome; false when a block failed. Parameter errors exit with status 2.
 func runNotebook(_ runner: NotebookRunner, _ options: NotebookOptions) throws -> Bool {
+  if options.portable || NotebookRunner.asksForPortableMode(options.notebook) {
+    BLASKernels.ensure(portable: true)  // executes vpbook again in portable mode unless it already is
+    guard BLASKernels.isPortable else {
+      note(
+        "error: portable mode needs a CPU with AVX2 and FMA and OpenBLAS's Haswell kernels (OPENBLAS_CORETYPE, if set, must be Haswell); running with \(BLASKernels.current)"
+      )
+      throw ExitCode(2)
+    }
+  }
   let progress = options.quiet ? nil : RunProgress()
   let outcome: RunOutcome
   do {

@@ -5,6 +5,7 @@ import VPData
 import VPEngine
 import VPModels
 import VPNotebook
+import VPTensor
 
 struct Train: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -41,6 +42,15 @@ struct Train: ParsableCommand {
       return
     }
     let request = try TrainCommandLine.parse(options)
+    if request.portable {
+      BLASKernels.ensure(portable: true)
+      guard BLASKernels.isPortable else {
+        note(
+          "error: portable mode needs a CPU with AVX2 and FMA and OpenBLAS's Haswell kernels (OPENBLAS_CORETYPE, if set, must be Haswell); running with \(BLASKernels.current)"
+        )
+        throw ExitCode(2)
+      }
+    }
     try request.prompt.validate()
     let split = try DataCatalog.prepare(request.data, side: request.prompt.imageSide)
     let experiment = try request.experiment(data: split)
@@ -68,10 +78,12 @@ struct Train: ParsableCommand {
     }
     let summary = Summary(results.map(\.testAccuracy))
     print("\(request.method.label): test accuracy \(summary.formatted()) % over \(summary.n) seed(s)")
-    note("peak memory (RSS): \(MemoryBudget.format(MemoryBudget.peakResidentBytes))")
+    note("peak memory (RSS): \(MemoryBudget.format(MemoryBudget.peakResidentBytes)); kernels: \(BLASKernels.summary)")
     if let json = request.json {
       try writeJSON(
-        TrainReport(vpbook: vpbookVersion, data: request.data, results: results, testAccuracy: summary), to: json)
+        TrainReport(
+          vpbook: vpbookVersion, kernels: BLASKernels.summary, data: request.data, results: results,
+          testAccuracy: summary), to: json)
       note("wrote \(json)")
     }
     if let csv = request.csv {
@@ -87,6 +99,8 @@ struct Train: ParsableCommand {
 
 struct TrainReport: Codable {
   var vpbook: String
+  /// The kernels that ran (`BLASKernels.summary`): OpenBLAS's set, vpbook's own, portable mode.
+  var kernels: String
   var data: DataSpec
   var results: [RunResult]
   var testAccuracy: Summary

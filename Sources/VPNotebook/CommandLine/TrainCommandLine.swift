@@ -73,6 +73,13 @@ public enum TrainCommandLine {
     Flag(
       verb: "vpbook", spec: OptionSpec(name: "quiet", type: .text, defaultText: nil, help: "No progress bar."),
       name: "quiet", isSwitch: true),
+    Flag(
+      verb: "vpbook",
+      spec: OptionSpec(
+        name: "portable", type: .text, defaultText: nil,
+        help:
+          "Portable mode: pin the kernels (OpenBLAS's Haswell set) so that the numbers are bit-identical on any x86-64 CPU with AVX2."
+      ), name: "portable", isSwitch: true),
   ]
 
   /// Statement options the command leaves out, and why: a run's name and a per-run scale mean nothing
@@ -185,6 +192,8 @@ public enum TrainCommandLine {
     public var csv: String?
     public var savePrompt: String?
     public var quiet: Bool
+    /// `--portable`: run in portable mode (`BLASKernels.ensure(portable:)`).
+    public var portable = false
     /// CLIP's source classes (`--sources`; nil: the ImageNet names).
     var sources: ModelSources? = nil
     /// `--text-encoder`: a CLIP checkpoint for `--mapping semantic --text clip`.
@@ -231,7 +240,7 @@ public enum TrainCommandLine {
       model: model.choice.name, weights: model.choice.weights, data: data.spec, prompt: prompt.config,
       method: run.method, training: run.training, seeds: run.seeds, testCurve: run.testCurve, json: value("json"),
       csv: value("csv"), savePrompt: value("save-prompt"), quiet: value("quiet") != nil,
-      sources: model.choice.sources, textEncoder: model.choice.textEncoder)
+      portable: value("portable") != nil, sources: model.choice.sources, textEncoder: model.choice.textEncoder)
   }
 
   /// The results of `vpbook train` as CSV: one line per seed.

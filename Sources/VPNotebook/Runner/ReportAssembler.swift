@@ -198,6 +198,7 @@ enum ReportAssembler {
       ("vpbook", context.options.vpbookVersion),
       ("libcmark", String(cString: cmark_version_string())),
       ("OpenBLAS", BLAS.configuration),
+      ("kernels", BLASKernels.summary),
       ("git commit", gitCommit(near: context.source.file) ?? "unavailable"),
       ("CPU cores", "\(ProcessInfo.processInfo.activeProcessorCount)"),
       ("seeds", seeds.isEmpty ? "none" : seeds.map(String.init).joined(separator: ", ")),
@@ -302,6 +303,7 @@ enum ReportAssembler {
       runs: context.session.order.compactMap { context.session.groups[$0] }, inputs: context.inputs,
       environment: [
         "libcmark": String(cString: cmark_version_string()), "OpenBLAS": BLAS.configuration,
+        "kernels": BLASKernels.summary,
         "git": gitCommit(near: context.source.file) ?? "unavailable",
         "peakResidentBytes": "\(MemoryBudget.peakResidentBytes)",
       ])

@@ -1,5 +1,7 @@
 import Foundation
 import VPEngine
+import VPReport
+import VPTensor
 
 /// What happened to a block in a run.
 public enum BlockStatus: String, Codable, Sendable {
@@ -293,6 +295,15 @@ public final class NotebookRunner {
     }
   }
 
+  /// Whether the notebook at `path` asks for portable mode (`portable: true` in its front matter); false when
+  /// it cannot be read or parsed (the run reports that itself).
+  public static func asksForPortableMode(_ path: String) -> Bool {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+      let split = try? FrontMatter.split(text, file: path)
+    else { return false }
+    return split.frontMatter.portable
+  }
+
   /// The SHA-256 of the running executable: an engine change invalidates every cached block even when the
   /// version string was not bumped (computed once per process).
   static let buildIdentity: String = {
@@ -307,7 +318,7 @@ public final class NotebookRunner {
     inputs: inout [String: InputDigest], file: String, version: String
   ) throws -> String {
     var text =
-      "\(NotebookRunner.keyVersion)\nformat \(BlockCache.format)\nvpbook \(version)\nbuild \(NotebookRunner.buildIdentity)\ncode\n\(block.code)\n"
+      "\(NotebookRunner.keyVersion)\nformat \(BlockCache.format)\nvpbook \(version)\nbuild \(NotebookRunner.buildIdentity)\nkernels \(BLASKernels.summary)\ncode\n\(block.code)\n"
     let encoder = JSONEncoder()
     encoder.outputFormatting = .sortedKeys
     for (name, value) in parameters.values(of: block.parametersRead) {
