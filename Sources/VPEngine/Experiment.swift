@@ -124,7 +124,8 @@ public final class Experiment: @unchecked Sendable {
     }
   }
 
-  /// Checks a run's prompt: its geometry, and that the model takes its canvas (a ViT takes one size only).
+  /// Checks a run's prompt: its geometry, and that the model takes its canvas (a ViT or CLIP: a multiple of its
+  /// patch size).
   func check(_ prompt: PromptConfig) throws {
     try prompt.validate()
     try model.checkInput(side: prompt.canvas)

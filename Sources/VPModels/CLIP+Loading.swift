@@ -207,7 +207,7 @@ extension CLIP {
     try r.finish()
     return CLIP(
       configuration: c, layout: layout,
-      imageEncoder: CLIPImageEncoder(imageSize: c.imageSize, network: Sequential(image)),
+      imageEncoder: CLIPImageEncoder(imageSize: c.imageSize, patchSize: c.patchSize, network: Sequential(image)),
       textEncoder: text, logitScale: logitScale, origin: r.source.origin)
   }
 }

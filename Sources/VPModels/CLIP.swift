@@ -24,7 +24,8 @@ import VPText
 public final class CLIP: @unchecked Sendable {
   /// The sizes of a CLIP, as read from a checkpoint's shapes.
   public struct Configuration: Sendable, Equatable {
-    /// `S`: the only input side the positional embedding fits (`patchSize · √(tokens − 1)`).
+    /// `S`: the checkpoint's input side (`patchSize · √(tokens − 1)`), the grid its positional embedding is
+    /// stored for; other multiples of the patch size interpolate it.
     public var imageSize: Int
     public var patchSize: Int
     /// `W`, `M` (its MLP width), layers and heads of the image tower.
@@ -42,7 +43,7 @@ public final class CLIP: @unchecked Sendable {
     /// `E`: the joint embedding's width.
     public var embedDim: Int
 
-    /// Image tokens: the patches and the class token.
+    /// Image tokens at `imageSize`: the patches and the class token.
     public var visionTokens: Int { (imageSize / patchSize) * (imageSize / patchSize) + 1 }
 
     public init(
@@ -167,7 +168,7 @@ public final class CLIP: @unchecked Sendable {
     let head = Linear(weight: weights.map { $0 * scale }, bias: nil, inFeatures: e, outFeatures: weights.count / e)
     return ImageClassifier(
       name: name, body: Sequential([imageEncoder]), head: head, normalization: .clip,
-      inputSide: configuration.imageSize)
+      patches: PatchGeometry(imageSize: configuration.imageSize, patchSize: configuration.patchSize))
   }
 }
 
@@ -183,15 +184,23 @@ extension InputNormalization {
 /// The backward pass keeps per image and block the two layer norms' `x̂` and `1/σ` (`2·T·(W + 1)` floats), `Q`,
 /// `K`, `V` (`3·T·W`) and the QuickGELU input (`T·4W`), plus `ln_pre` (`T·(W + 1)`): for ViT-B/32 at 224
 /// (T 50, W 768, 12 blocks) 12 × 1.38 MB + 0.15 MB ≈ 16.7 MB per image.
+///
+/// Any side that is a multiple of the patch size works: at another side than the checkpoint's `imageSize`, the
+/// patch positions are resized to the new grid as Hugging Face's `interpolate_pos_encoding` does (bicubic,
+/// `align_corners=False`, the class token's position unchanged; see `ClassTokenEmbedding`), and `T` and the
+/// memory above scale with `(S/p)² + 1`.
 public struct CLIPImageEncoder: FrozenLayer {
+  /// The checkpoint's image side.
   public let imageSize: Int
+  public let patchSize: Int
   /// Patches, tokens, `ln_pre`, blocks, class token, `ln_post`, projection, L2 normalisation.
   public let network: Sequential
 
   public func forward(_ x: FeatureMap, workspace ws: Workspace, tape: Tape?) -> FeatureMap {
+    let p = patchSize
     precondition(
-      x.h == imageSize && x.w == imageSize,
-      "this CLIP takes \(imageSize)×\(imageSize) inputs only (its positional embedding), got \(x.h)×\(x.w)")
+      x.h >= p && x.w >= p && x.h % p == 0 && x.w % p == 0,
+      "this CLIP takes sides that are multiples of its patch size \(p), got \(x.h)×\(x.w)")
     return network.forward(x, workspace: ws, tape: tape)
   }
 

@@ -16,6 +16,32 @@ public struct InputNormalization: Sendable, Equatable {
     mean: [127 / 255, 127 / 255, 127 / 255], std: [128 / 255, 128 / 255, 128 / 255])
 }
 
+/// The input sides of a vision transformer: any side that is a multiple of its patch size, at least one patch
+/// (a whole grid of patches). At its checkpoint's image size the positional embedding is used as stored; at
+/// another side it is interpolated (`ClassTokenEmbedding`).
+public struct PatchGeometry: Sendable, Equatable {
+  /// The checkpoint's image side: its positional embedding's grid times the patch size.
+  public var imageSize: Int
+  public var patchSize: Int
+
+  public init(imageSize: Int, patchSize: Int) {
+    precondition(patchSize > 0 && imageSize % patchSize == 0, "image size \(imageSize), patch size \(patchSize)")
+    self.imageSize = imageSize
+    self.patchSize = patchSize
+  }
+
+  /// Whether `side × side` inputs make a whole grid of patches.
+  public func accepts(side: Int) -> Bool { side >= patchSize && side % patchSize == 0 }
+
+  /// The accepted sides nearest to `side`: the multiple of the patch size below it (when at least one patch) and
+  /// the one above; `side` itself when accepted.
+  public func nearestSides(to side: Int) -> [Int] {
+    if accepts(side: side) { return [side] }
+    let below = side / patchSize * patchSize
+    return (below >= patchSize ? [below] : []) + [max(patchSize, below + patchSize)]
+  }
+}
+
 /// A frozen, pretrained image classifier: `logits = head(pool(body(x)))`.
 ///
 /// Inputs are normalised, channels-last batches `[N, H, W, 3]`. Work is split into micro-batches that are
@@ -27,9 +53,12 @@ public final class ImageClassifier: @unchecked Sendable {
   public let pool = GlobalAveragePool()
   public let head: Linear
   public let normalization: InputNormalization
-  /// The one input side the model accepts (a vision transformer's image size: its positional embedding has
-  /// one entry per patch of it), or nil when any size works (the convolutional networks).
-  public let inputSide: Int?
+  /// A vision transformer's patch and image sizes: it takes sides that are multiples of its patch size. Nil for
+  /// the convolutional networks, which take any size.
+  public let patches: PatchGeometry?
+  /// The side of the checkpoint's images (a vision transformer's image size, where its positional embedding is
+  /// used without interpolation), or nil for the convolutional networks.
+  public var inputSide: Int? { patches?.imageSize }
   /// The source classes' names when the model has its own (CLIP's text prompts); nil: ImageNet's names for a
   /// 1000-class model, `class N` otherwise.
   public var classNames: [String]?
@@ -42,22 +71,24 @@ public final class ImageClassifier: @unchecked Sendable {
   public var featureCount: Int { head.inFeatures }
 
   public init(
-    name: String, body: Sequential, head: Linear, normalization: InputNormalization, inputSide: Int? = nil
+    name: String, body: Sequential, head: Linear, normalization: InputNormalization, patches: PatchGeometry? = nil
   ) {
     self.name = name
     self.body = body
     self.head = head
     self.normalization = normalization
-    self.inputSide = inputSide
+    self.patches = patches
   }
 
-  /// Throws unless the model accepts `side × side` inputs (see `inputSide`).
+  /// Throws unless the model accepts `side × side` inputs: a vision transformer takes multiples of its patch size
+  /// (see `patches`), the error naming the nearest ones.
   public func checkInput(side: Int) throws {
-    if let inputSide, side != inputSide {
+    if let patches, !patches.accepts(side: side) {
+      let sides = patches.nearestSides(to: side).map { "canvas=\($0)" }.joined(separator: " or ")
       throw ModelError(
         file: name,
-        "takes \(inputSide)×\(inputSide) inputs only (the image size of its checkpoint's positional embedding), "
-          + "not \(side)×\(side); use canvas=\(inputSide)")
+        "takes inputs whose side is a multiple of its patch size \(patches.patchSize) (a whole grid of patches), "
+          + "not \(side)×\(side); use \(sides)")
     }
   }
 
@@ -103,7 +134,8 @@ public final class ImageClassifier: @unchecked Sendable {
     let (n, h, w, c) = x.nhwc
     precondition(c == 3, "\(name) expects 3 input channels, got shape \(x.shape)")
     precondition(
-      inputSide.map { h == $0 && w == $0 } ?? true, "\(name) takes \(inputSide ?? 0)² inputs only, got \(h)×\(w)")
+      patches.map { $0.accepts(side: h) && $0.accepts(side: w) } ?? true,
+      "\(name) takes sides that are multiples of its patch size \(patches?.patchSize ?? 0), got \(h)×\(w)")
     let mb = microBatch(h: h, w: w)
     let chunks = (n + mb - 1) / mb
     let workers = min(Parallel.threadCount, chunks)

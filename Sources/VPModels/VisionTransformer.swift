@@ -22,10 +22,16 @@ import VPTensor
 /// floats), `Q`, `K`, `V` (`3·T·D`) and the GELU's input (`T·M`): for ViT-B/16 at 224 (T 197, D 768, M 3072,
 /// 12 blocks) 12 × 5.45 MB + the final norm's 3 kB = 65.4 MB per image (ViT-B/32: T 50, 16.6 MB). The
 /// attention probabilities are recomputed in the backward pass instead of kept (12 × 1.86 MB per image).
+///
+/// It takes any input side that is a multiple of the patch size: at another side than the checkpoint's
+/// `imageSize`, `ClassTokenEmbedding` resizes the patch part of the positional embedding to the new grid
+/// (bicubic, PyTorch's `align_corners=False`; the class token's position unchanged), once per grid. Then
+/// `T = (S/p)² + 1` and the memory above scales with it (ViT-B/16 at 128: T 65, 21.6 MB per image).
 public struct VisionTransformer: FrozenLayer {
   /// The sizes of a ViT, as read from a checkpoint's shapes.
   public struct Configuration: Sendable, Equatable {
-    /// The input side `S` (`patchSize · √(T − 1)`): the only size the positional embedding fits.
+    /// The checkpoint's input side `S` (`patchSize · √(T − 1)`), the grid its positional embedding is stored
+    /// for; other multiples of the patch size interpolate it.
     public var imageSize: Int
     public var patchSize: Int
     /// `D`.
@@ -38,7 +44,7 @@ public struct VisionTransformer: FrozenLayer {
     public var representationSize: Int?
     public var classes: Int
 
-    /// `T`: the patches and the class token.
+    /// `T` at `imageSize`: the patches and the class token.
     public var tokens: Int { (imageSize / patchSize) * (imageSize / patchSize) + 1 }
 
     public init(
@@ -84,10 +90,10 @@ public struct VisionTransformer: FrozenLayer {
   public let network: Sequential
 
   public func forward(_ x: FeatureMap, workspace ws: Workspace, tape: Tape?) -> FeatureMap {
-    let s = configuration.imageSize
+    let p = configuration.patchSize
     precondition(
-      x.h == s && x.w == s,
-      "this vision transformer takes \(s)×\(s) inputs only (its positional embedding), got \(x.h)×\(x.w)")
+      x.h >= p && x.w >= p && x.h % p == 0 && x.w % p == 0,
+      "this vision transformer takes sides that are multiples of its patch size \(p), got \(x.h)×\(x.w)")
     return network.forward(x, workspace: ws, tape: tape)
   }
 
@@ -221,6 +227,7 @@ public struct VisionTransformer: FrozenLayer {
     let head = try r.linear("heads.head", inFeatures: features, outFeatures: c.classes)
     try r.finish()
     return ImageClassifier(
-      name: name, body: Sequential(body), head: head, normalization: .imageNet, inputSide: c.imageSize)
+      name: name, body: Sequential(body), head: head, normalization: .imageNet,
+      patches: PatchGeometry(imageSize: c.imageSize, patchSize: c.patchSize))
   }
 }

@@ -217,7 +217,8 @@ final class CLIPTests: XCTestCase {
     XCTAssertEqual(m.featureCount, 32)
     XCTAssertEqual(m.inputSide, 16)
     XCTAssertEqual(m.normalization, .clip)
-    XCTAssertThrowsError(try m.checkInput(side: 224))
+    XCTAssertNoThrow(try m.checkInput(side: 224))  // 56×56 patches, the positions interpolated
+    XCTAssertThrowsError(try m.checkInput(side: 30))
     let x = Tensor(shape: CLIPFixture.shared.x.shape, data: CLIPFixture.shared.x.data)
     let features = m.features(x)
     for n in 0..<3 {

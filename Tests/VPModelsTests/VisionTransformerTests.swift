@@ -110,17 +110,6 @@ final class VisionTransformerTests: XCTestCase {
     }
   }
 
-  func testAnotherCanvasIsAnErrorThatSaysSo() throws {
-    let m = try small("pth")
-    XCTAssertNoThrow(try m.checkInput(side: 16))
-    XCTAssertThrowsError(try m.checkInput(side: 32)) { error in
-      XCTAssertEqual(
-        "\(error)",
-        "vit_small: takes 16×16 inputs only (the image size of its checkpoint's positional embedding), not 32×32; "
-          + "use canvas=16")
-    }
-  }
-
   /// Writes the small checkpoint with `edit` applied as a safetensors file and returns the load error.
   func loadError(_ edit: (inout [(String, CheckpointTensor)]) -> Void) throws -> String {
     let original = try loadCheckpoint(try path("vit_small", "pth"))
