@@ -78,6 +78,61 @@ final class CLIPCommandTests: XCTestCase {
     XCTAssertTrue(result.stdout.contains("flm: test accuracy "), result.stdout)
   }
 
+  /// A canvas other than the checkpoint's trains: the 32-px, patch-8 checkpoint (4×4 patches) at 48 (6×6, the
+  /// patch positions interpolated); a canvas that is not a multiple of the patch is refused before the run.
+  func testTrainRunsAtAnotherCanvasThanTheCheckpoints() throws {
+    try requireAssets()
+    let scratch = try Scratch()
+    let weights = scratch.path("clip32.safetensors")
+    try Self.writeCheckpoint(to: weights, patch8: true)
+    func train(canvas: Int) throws -> (status: Int32, stdout: String, stderr: String) {
+      let r = try runVPBook([
+        "train", "--model", "clip", "--weights", weights, "--data", "digits", "--per-class", "3", "--val", "1",
+        "--test", "2", "--canvas", String(canvas), "--image", "16", "--epochs", "1", "--batch", "8", "--mapping",
+        "flm", "--seeds", "7", "--quiet",
+      ])
+      return (r.status, r.stdout, r.stderr)
+    }
+    let larger = try train(canvas: 48)
+    XCTAssertEqual(larger.status, 0, larger.stderr)
+    XCTAssertTrue(larger.stdout.contains("flm: test accuracy "), larger.stdout)
+    let bad = try train(canvas: 36)
+    XCTAssertNotEqual(bad.status, 0)
+    XCTAssertTrue(
+      bad.stderr.contains(
+        "clip: takes inputs whose side is a multiple of its patch size 8 (a whole grid of patches), not 36×36; "
+          + "use canvas=32 or canvas=40"), bad.stderr)
+  }
+
+  /// A notebook loads the model once; a sweep over the canvas runs it at the checkpoint's 32 and at 48 and 40.
+  func testANotebookSweepsTheCanvasOnOneLoadedModel() throws {
+    try requireAssets()
+    let scratch = try Scratch()
+    let weights = scratch.path("clip32.safetensors")
+    try Self.writeCheckpoint(to: weights, patch8: true)
+    let notebook = scratch.write(
+      "canvas.md",
+      """
+      ```vp
+      model clip weights=\(weights)
+      data digits per_class=3 val=1 test=2
+      prompt pad canvas=32 image=16
+      sweep canvas=32,48,40 mapping=flm epochs=1 batch=8 seeds=7
+      ```
+      """)
+    let outcome = try scratch.run(notebook)
+    XCTAssertTrue(outcome.succeeded, "\(outcome.errors)")
+    let data = try Data(contentsOf: URL(fileURLWithPath: try XCTUnwrap(outcome.jsonPath)))
+    let manifest = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    let runs = try XCTUnwrap(manifest["runs"] as? [[String: Any]])
+    XCTAssertEqual(runs.compactMap { $0["name"] as? String }, ["canvas=32", "canvas=48", "canvas=40"])
+    for run in runs {
+      let result = try XCTUnwrap((run["results"] as? [[String: Any]])?.first)
+      let accuracy = try XCTUnwrap(result["testAccuracy"] as? Double, "\(run["name"] ?? "?")")
+      XCTAssertTrue((0...1).contains(accuracy))
+    }
+  }
+
   /// FullyMap and the linear probe work on CLIP as on any classifier: a layer on its 1000 logits, and a layer on
   /// its unit image embeddings (its features).
   func testFullyMapAndTheLinearProbeRunOnCLIP() throws {
