@@ -8,9 +8,9 @@
 //   swift run -c release vpbench [--quick] [--model NAME] [--repeat N] [--vit]
 //   swift run -c release vpbench --prompts [--quick]   # every prompt family's cost around MobileNetV2's step
 //
-// ViT-B/32 and ViT-B/16 (made-up weights of the real size; they take 224² only) run with --vit or
-// --model vit_b_32 / vit_b_16: a ViT-B/16 step at batch 32 takes tens of seconds on two cores, too long for
-// the default `make bench`.
+// ViT-B/32 and ViT-B/16 (made-up weights of the real size) run with --vit or --model vit_b_32 / vit_b_16, at
+// their checkpoint's 224 and at 128 (the positional embedding interpolated to 8×8 or 4×4 patches): a ViT-B/16
+// step at batch 32 takes tens of seconds on two cores, too long for the default `make bench`.
 import Foundation
 import VPAssets
 import VPEngine
@@ -180,7 +180,8 @@ for name in names {
   }
   let classes = model.classCount
   let idx = classes >= 1000 ? mapped : Array(0..<min(10, classes))
-  for s in model.inputSide.map({ [Setting(canvas: $0, batch: 32)] }) ?? settings {
+  let vitSettings = model.patches.map { [Setting(canvas: $0.imageSize, batch: 32), Setting(canvas: 128, batch: 32)] }
+  for s in vitSettings ?? settings {
     let x = input(s.batch, s.canvas)
     let step = time(repeats) { _ = vpStep(model, x, mapped: idx) }
     let forward = time(repeats) { _ = model.logits(x) }
