@@ -38,3 +38,28 @@ void vp_exp_shifted(float *x, size_t n, float shift);
 /// (QuickGELU), 1.8e-7 (tanh), of f′ at most 9.8e-7. Same vector path for every element (see vp_exp_shifted).
 void vp_smooth_activation_forward(const float *x, float *y, size_t n, int kind);
 void vp_smooth_activation_backward(const float *x, float *g, size_t n, int kind);
+
+// Winograd F(4×4, 3×3) for 3×3 stride-1 convolutions (winograd.c). A batch's tiles are numbered by tile row
+// (`row = n·tiles_h + ty`, tiles_h = ⌈H'/4⌉) and then column (`tile = row·tiles_w + tx`); a transformed tile's 36
+// elements ξ = 6·i + k are stored `stride` floats apart, so element ξ of every tile is one `[tiles, c]` matrix at
+// `v + ξ·stride` (channel j of tile t at `v[ξ·stride + t·c + j]`). Each call covers tile rows [row0, row1).
+
+/// Input transform Bᵀ·D·B of the 6×6 input tiles at (4·ty − pad_top, 4·tx − pad_left), zeros outside the image.
+void vp_winograd_f43_input(const float *x, int h, int w, int c, int pad_top, int pad_left, int tiles_h, int tiles_w,
+                           int row0, int row1, float *v, size_t stride);
+
+/// Output transform Aᵀ·M·A of each tile to its 4×4 output pixels (those inside oh × ow), plus bias, activation and
+/// the activation's mask (`mask` may be NULL).
+void vp_winograd_f43_output(const float *m, size_t stride, int c, int tiles_h, int tiles_w, int row0, int row1,
+                            const float *bias, int act, float *y, int oh, int ow, uint8_t *mask);
+
+/// Backward, the adjoint of the output transform: A·∂Y·Aᵀ of each 4×4 output-gradient tile (zeros beyond oh × ow).
+void vp_winograd_f43_output_adjoint(const float *gy, int oh, int ow, int c, int tiles_h, int tiles_w, int row0,
+                                    int row1, float *v, size_t stride);
+
+/// Backward, the adjoint of the input transform: B·Z·Bᵀ of each tile *added* to its 6×6 input pixels inside the
+/// image (gx must be zeroed first), for the tile rows in [row0, row1) whose ty has the given parity (0 or 1).
+/// Neighbouring tiles overlap by two pixels; tile rows two apart never touch the same pixel, so the even rows
+/// (then the odd ones) may be split over threads, and the sums come out in the same order however they are split.
+void vp_winograd_f43_input_adjoint(const float *z, size_t stride, int c, int tiles_h, int tiles_w, int row0, int row1,
+                                   int parity, float *gx, int h, int w, int pad_top, int pad_left);
