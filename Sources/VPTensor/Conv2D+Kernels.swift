@@ -14,13 +14,17 @@ extension Conv2D {
     let (oh, ow) = outputSize(h: x.h, w: x.w)
     let y = ws.featureMap(n: x.n, h: oh, w: ow, c: outChannels)
     let mask: UnsafeMutablePointer<UInt8>? = (tape != nil && activation != .identity) ? ws.bytes(y.count) : nil
-    Profiler.shared.measure("fwd \(kind) k\(kernelH) s\(strideH) \(inChannels)->\(outChannels) @\(x.h)") {
+    Profiler.shared.measure(
+      "fwd \(kind(n: x.n, outputH: oh, outputW: ow)) k\(kernelH) s\(strideH) \(inChannels)->\(outChannels) @\(x.h)"
+    ) {
       weight.withUnsafeBufferPointer { wb in
         bias.withUnsafeBufferPointer { bb in
           let w = wb.baseAddress!
           let b = bb.baseAddress!
           if isPointwise {
             pointwiseForward(x, y, w, b, mask, ws)
+          } else if runsWinograd(n: x.n, outputH: oh, outputW: ow) {
+            winogradForward(x, y, b, mask, ws)
           } else if isDepthwise {
             depthwiseForward(x, y, w, b, mask, ws)
           } else {
@@ -43,14 +47,22 @@ extension Conv2D {
     let saved = tape.pop()
     precondition(gy.c == outChannels, "conv gradient has \(gy.c) channels, expected \(outChannels)")
     let gx = ws.featureMap(n: gy.n, h: saved.inputH, w: saved.inputW, c: inChannels)
-    Profiler.shared.measure("bwd \(kind) k\(kernelH) s\(strideH) \(inChannels)->\(outChannels) @\(gx.h)") {
+    Profiler.shared.measure(
+      "bwd \(kind(n: gy.n, outputH: gy.h, outputW: gy.w)) k\(kernelH) s\(strideH) \(inChannels)->\(outChannels) @\(gx.h)"
+    ) {
       weight.withUnsafeBufferPointer { wb in
         let w = wb.baseAddress!
         if isPointwise {
           pointwiseBackward(gy, gx, w, saved.bytes, ws)
         } else {
           if let m = saved.bytes { ws.applyMask(gy.pointer, m, count: gy.count) }
-          if isDepthwise { depthwiseBackward(gy, gx, w, ws) } else { im2colBackward(gy, gx, w, ws) }
+          if runsWinograd(n: gy.n, outputH: gy.h, outputW: gy.w) {
+            winogradBackward(gy, gx, ws)
+          } else if isDepthwise {
+            depthwiseBackward(gy, gx, w, ws)
+          } else {
+            im2colBackward(gy, gx, w, ws)
+          }
         }
       }
     }
@@ -59,7 +71,9 @@ extension Conv2D {
     return gx
   }
 
-  var kind: String { isPointwise ? "1x1" : isDepthwise ? "dw" : "conv" }
+  func kind(n: Int, outputH: Int, outputW: Int) -> String {
+    isPointwise ? "1x1" : runsWinograd(n: n, outputH: outputH, outputW: outputW) ? "wino" : isDepthwise ? "dw" : "conv"
+  }
 
   // MARK: - 1×1 convolution: one GEMM over rows of the batch
 

@@ -51,8 +51,16 @@ public struct Conv2D: Sendable {
   public private(set) var bias: [Float]
   /// 1×1 convolutions: the weights as `[C_in, C_out]`, the layout the small-matrix kernel reads.
   private(set) var weightT: [Float] = []
+  /// When a 3×3 stride-1 ungrouped convolution runs as Winograd F(4×4, 3×3): faster, with a different rounding
+  /// (about 1e-5 of the largest output per layer; see docs/PERFORMANCE.md). `.never` by default so that trainable
+  /// networks and existing results keep their bits; builders of frozen models opt in with `.whenFaster`.
+  public var winograd = WinogradPolicy.never
+  /// The Winograd-transformed weights, made on first use; replaced whenever the weights change.
+  private(set) var winogradCache = WinogradFilterCache()
 
-  private mutating func refreshTranspose() {
+  /// Derived weights after `weight` changed: the 1×1 transpose now, the Winograd filters when next needed.
+  private mutating func weightsChanged() {
+    winogradCache = WinogradFilterCache()
     guard kernelH == 1 && kernelW == 1 && groups == 1 else { return }
     var t = [Float](repeating: 0, count: weight.count)
     for o in 0..<outChannels { for i in 0..<inChannels { t[i * outChannels + o] = weight[o * inChannels + i] } }
@@ -103,7 +111,7 @@ public struct Conv2D: Sendable {
       }
     }
     self.weight = w
-    refreshTranspose()
+    weightsChanged()
   }
 
   /// Folds an inference-mode batch norm that follows this convolution into its weights and bias:
@@ -123,7 +131,7 @@ public struct Conv2D: Sendable {
       }
       copy.bias[o] = (bias[o] - mean[o]) * scale + beta[o]
     }
-    copy.refreshTranspose()
+    copy.weightsChanged()
     return copy
   }
 
