@@ -14,12 +14,18 @@ public enum ResNet {
   static let epsilon: Float = 1e-5
 
   /// Builds the network; the number of classes is read from `fc.weight`.
-  public static func load(_ weights: any WeightSource, depth: Depth) throws -> ImageClassifier {
-    try build(WeightReader(weights), depth: depth)
+  public static func load(_ weights: any WeightSource, depth: Depth, winograd: Bool = true) throws -> ImageClassifier {
+    try build(WeightReader(weights), depth: depth, winograd: winograd)
   }
 
   /// Builds the network; `classes` defaults to the rows of `fc.weight`.
-  public static func build(_ r: WeightReader, depth: Depth, classes: Int? = nil) throws -> ImageClassifier {
+  ///
+  /// - Parameter winograd: whether the 3×3 stride-1 convolutions of the blocks run as Winograd F(4×4, 3×3)
+  ///   where that is faster (`Conv2D.winograd` = `.whenFaster`; logits and input gradients within 1e-3 of the
+  ///   direct convolution's). `false` gives the im2col path's bits.
+  public static func build(_ r: WeightReader, depth: Depth, classes: Int? = nil, winograd: Bool = true) throws
+    -> ImageClassifier
+  {
     var layers: [any FrozenLayer] = [
       try r.convBN(
         "conv1", bn: "bn1", inChannels: 3, outChannels: 64, kernel: 7, stride: 2, padding: .symmetric(3),
@@ -43,7 +49,8 @@ public enum ResNet {
               activation: .relu, epsilon: epsilon),
             try r.convBN(
               "\(p).conv2", bn: "\(p).bn2", inChannels: width, outChannels: width, kernel: 3, stride: stride,
-              padding: .symmetric(1), activation: .relu, epsilon: epsilon),
+              padding: .symmetric(1), activation: .relu, epsilon: epsilon
+            ).withWinograd(winograd ? .whenFaster : .never),
             try r.convBN(
               "\(p).conv3", bn: "\(p).bn3", inChannels: width, outChannels: cout, kernel: 1, padding: .symmetric(0),
               activation: .identity, epsilon: epsilon),
@@ -52,10 +59,12 @@ public enum ResNet {
           body = [
             try r.convBN(
               "\(p).conv1", bn: "\(p).bn1", inChannels: cin, outChannels: width, kernel: 3, stride: stride,
-              padding: .symmetric(1), activation: .relu, epsilon: epsilon),
+              padding: .symmetric(1), activation: .relu, epsilon: epsilon
+            ).withWinograd(winograd ? .whenFaster : .never),
             try r.convBN(
               "\(p).conv2", bn: "\(p).bn2", inChannels: width, outChannels: cout, kernel: 3, padding: .symmetric(1),
-              activation: .identity, epsilon: epsilon),
+              activation: .identity, epsilon: epsilon
+            ).withWinograd(winograd ? .whenFaster : .never),
           ]
         }
         var shortcut: Sequential? = nil
