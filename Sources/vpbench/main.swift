@@ -7,6 +7,7 @@
 //
 //   swift run -c release vpbench [--quick] [--model NAME] [--repeat N] [--vit]
 //   swift run -c release vpbench --prompts [--quick]   # every prompt family's cost around MobileNetV2's step
+//   swift run -c release vpbench --conv [--quick] [--batch N]   # ResNet-18's 3×3 convolutions: im2col vs Winograd
 //
 // ViT-B/32 and ViT-B/16 (made-up weights of the real size) run with --vit or --model vit_b_32 / vit_b_16, at
 // their checkpoint's 224 and at 128 (the positional embedding interpolated to 8×8 or 4×4 patches): a ViT-B/16
@@ -100,6 +101,52 @@ func vpStep(_ model: ImageClassifier, _ x: Tensor, mapped idx: [Int]) -> Tensor 
 }
 
 let mapped = (0..<10).map { $0 * 100 }
+
+// ResNet-18's 3×3 stride-1 convolutions alone, one thread, at the micro-batch a worker runs (two 224² images'
+// worth of pixels): the im2col path against Winograd F(4×4, 3×3), forward (with the ReLU's mask, as in a VP
+// step) and input gradient, in ms per call and GFLOP/s of the direct convolution's 2·N·H·W·C²·9 operations.
+if arguments.contains("--conv") {
+  print("vpbench --conv — \(cpuDescription()); one thread, \(BLAS.configuration)")
+  print(String(format: "OpenBLAS sgemm 1024³ ceiling, one thread: %.1f GFLOP/s", gemmCeiling()))
+  print(
+    "canvas  channels  px  batch |  im2col fwd   wino fwd  speed-up |  im2col bwd   wino bwd  speed-up  (ms; GFLOP/s)")
+  let batchOverride = arguments.firstIndex(of: "--batch").flatMap { Int(arguments[$0 + 1]) }
+  for canvas in quick ? [128] : [224, 128, 64] {
+    let batch = batchOverride ?? max(1, 2 * 224 * 224 / (canvas * canvas))
+    for (stage, c) in [64, 128, 256, 512].enumerated() {
+      let side = canvas / (4 << stage)
+      let weights = (0..<(c * c * 9)).map { Float(sin(Double($0) * 0.37)) * (2 / Float(9 * c)).squareRoot() }
+      let direct = Conv2D(torchWeight: weights, shape: [c, c, 3, 3], padding: .symmetric(1), activation: .relu)
+      var rates: [(forward: Double, backward: Double)] = []
+      for layer in [direct, direct.withWinograd(.always)] {
+        let ws = Workspace(parallel: false)
+        let xm = ws.featureMap(n: batch, h: side, w: side, c: c)
+        for i in 0..<xm.count { xm.pointer[i] = Float(sin(Double(i) * 0.001)) }
+        let forward = time(max(repeats, 3)) { ws.release(layer.forward(xm, workspace: ws, tape: nil)) }
+        var backward = Double.infinity
+        for _ in 0...max(repeats, 3) {
+          let tape = Tape()
+          let y = layer.forward(xm, workspace: ws, tape: tape)
+          let start = DispatchTime.now().uptimeNanoseconds
+          ws.release(layer.backward(y, workspace: ws, tape: tape))
+          backward = min(backward, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        ws.release(xm)
+        rates.append((forward, backward))
+      }
+      let flops = 2 * Double(batch * side * side * c * c * 9) / 1e9
+      print(
+        String(
+          format: "%6d  %8d  %2d  %5d | %5.2f (%3.0f) %5.2f (%3.0f)  %5.2f× | %5.2f (%3.0f) %5.2f (%3.0f)  %5.2f×",
+          canvas,
+          c, side, batch, rates[0].forward * 1e3, flops / rates[0].forward, rates[1].forward * 1e3,
+          flops / rates[1].forward, rates[0].forward / rates[1].forward, rates[0].backward * 1e3,
+          flops / rates[0].backward, rates[1].backward * 1e3, flops / rates[1].backward,
+          rates[0].backward / rates[1].backward))
+    }
+  }
+  exit(0)
+}
 
 // Every prompt family's own cost (its forward on a training batch and the gradients of its tensors) and the
 // whole training step around MobileNetV2, measured in the same run: the ratios are what carries over.
