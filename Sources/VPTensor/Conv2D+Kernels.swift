@@ -177,13 +177,27 @@ extension Conv2D {
     padding p: (top: Int, left: Int, bottom: Int, right: Int), group g: Int, into col: UnsafeMutablePointer<Float>
   ) {
     let cg = inChannels / groups
+    let span = kernelW * cg
     var dst = col
     for m in rows {
       let n = m / (oh * ow)
       let oy = (m / ow) % oh
       let ox = m % ow
+      let ix0 = ox * strideW - p.left
+      // Ungrouped, with the whole row of taps inside the image: the kw pixels are adjacent in memory, one copy
+      // of kw · C_in floats (a 7×7 stem's 21 instead of seven copies of 3; the same values).
+      let rowInside = groups == 1 && ix0 >= 0 && ix0 + kernelW <= x.w
       for ky in 0..<kernelH {
         let iy = oy * strideH - p.top + ky
+        if rowInside {
+          if iy >= 0 && iy < x.h {
+            dst.update(from: x.pointer + ((n * x.h + iy) * x.w + ix0) * x.c, count: span)
+          } else {
+            dst.update(repeating: 0, count: span)
+          }
+          dst += span
+          continue
+        }
         for kx in 0..<kernelW {
           let ix = ox * strideW - p.left + kx
           if iy >= 0 && iy < x.h && ix >= 0 && ix < x.w {
@@ -222,8 +236,20 @@ extension Conv2D {
             let oy = (r0 + i) / ow
             let ox = (r0 + i) % ow
             var src = UnsafePointer(col + i * k)
+            let ix0 = ox * strideW - p.left
+            // As in `unfold`: a whole row of taps inside the image is kw · C_in adjacent floats, added in one
+            // loop (each element gets the same additions in the same order).
+            let rowInside = groups == 1 && ix0 >= 0 && ix0 + kernelW <= gx.w
             for ky in 0..<kernelH {
               let iy = oy * strideH - p.top + ky
+              if rowInside {
+                if iy >= 0 && iy < gx.h {
+                  let dst = gxImage + (iy * gx.w + ix0) * cin
+                  for j in 0..<(kernelW * cg) { dst[j] += src[j] }
+                }
+                src += kernelW * cg
+                continue
+              }
               for kx in 0..<kernelW {
                 let ix = ox * strideW - p.left + kx
                 if iy >= 0 && iy < gx.h && ix >= 0 && ix < gx.w {
