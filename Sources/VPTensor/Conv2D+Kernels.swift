@@ -15,7 +15,7 @@ extension Conv2D {
     let y = ws.featureMap(n: x.n, h: oh, w: ow, c: outChannels)
     let mask: UnsafeMutablePointer<UInt8>? = (tape != nil && activation != .identity) ? ws.bytes(y.count) : nil
     Profiler.shared.measure(
-      "fwd \(kind(n: x.n, outputH: oh, outputW: ow)) k\(kernelH) s\(strideH) \(inChannels)->\(outChannels) @\(x.h)"
+      "fwd \(kind(n: x.n, outputH: oh, outputW: ow, backward: false)) k\(kernelH) s\(strideH) \(inChannels)->\(outChannels) @\(x.h)"
     ) {
       weight.withUnsafeBufferPointer { wb in
         bias.withUnsafeBufferPointer { bb in
@@ -23,7 +23,7 @@ extension Conv2D {
           let b = bb.baseAddress!
           if isPointwise {
             pointwiseForward(x, y, w, b, mask, ws)
-          } else if runsWinograd(n: x.n, outputH: oh, outputW: ow) {
+          } else if runsWinograd(n: x.n, outputH: oh, outputW: ow, backward: false) {
             winogradForward(x, y, b, mask, ws)
           } else if isDepthwise {
             depthwiseForward(x, y, w, b, mask, ws)
@@ -48,7 +48,7 @@ extension Conv2D {
     precondition(gy.c == outChannels, "conv gradient has \(gy.c) channels, expected \(outChannels)")
     let gx = ws.featureMap(n: gy.n, h: saved.inputH, w: saved.inputW, c: inChannels)
     Profiler.shared.measure(
-      "bwd \(kind(n: gy.n, outputH: gy.h, outputW: gy.w)) k\(kernelH) s\(strideH) \(inChannels)->\(outChannels) @\(gx.h)"
+      "bwd \(kind(n: gy.n, outputH: gy.h, outputW: gy.w, backward: true)) k\(kernelH) s\(strideH) \(inChannels)->\(outChannels) @\(gx.h)"
     ) {
       weight.withUnsafeBufferPointer { wb in
         let w = wb.baseAddress!
@@ -56,7 +56,7 @@ extension Conv2D {
           pointwiseBackward(gy, gx, w, saved.bytes, ws)
         } else {
           if let m = saved.bytes { ws.applyMask(gy.pointer, m, count: gy.count) }
-          if runsWinograd(n: gy.n, outputH: gy.h, outputW: gy.w) {
+          if runsWinograd(n: gy.n, outputH: gy.h, outputW: gy.w, backward: true) {
             winogradBackward(gy, gx, ws)
           } else if isDepthwise {
             depthwiseBackward(gy, gx, w, ws)
@@ -71,8 +71,10 @@ extension Conv2D {
     return gx
   }
 
-  func kind(n: Int, outputH: Int, outputW: Int) -> String {
-    isPointwise ? "1x1" : runsWinograd(n: n, outputH: outputH, outputW: outputW) ? "wino" : isDepthwise ? "dw" : "conv"
+  func kind(n: Int, outputH: Int, outputW: Int, backward: Bool) -> String {
+    if isPointwise { return "1x1" }
+    if runsWinograd(n: n, outputH: outputH, outputW: outputW, backward: backward) { return "wino" }
+    return isDepthwise ? "dw" : "conv"
   }
 
   // MARK: - 1×1 convolution: one GEMM over rows of the batch

@@ -57,7 +57,8 @@ enum Winograd {
 public enum WinogradPolicy: Sendable, Equatable {
   /// Always im2col + GEMM: the bits of the direct convolution.
   case never
-  /// Where it is faster than im2col (`Conv2D.winogradPays`): frozen models' layers.
+  /// Where it is faster than im2col (the forward pass where `Conv2D.winogradPays`, the input gradient always):
+  /// frozen models' layers.
   case whenFaster
   /// Whenever the shape allows (tests of the kernels at every size).
   case always
@@ -74,20 +75,30 @@ extension Conv2D {
   /// shape, and `VPBOOK_WINOGRAD` is not `0`.
   public var winogradEnabled: Bool { winograd != .never && hasWinogradShape && Winograd.enabled }
 
-  /// Whether `n` images with `outputH × outputW` outputs run as Winograd.
-  func runsWinograd(n: Int, outputH: Int, outputW: Int) -> Bool {
+  /// Whether the forward pass (or the input gradient, `backward`) of `n` images with `outputH × outputW` outputs
+  /// runs as Winograd. The two are chosen separately: the forward pass records the same mask either way.
+  func runsWinograd(n: Int, outputH: Int, outputW: Int, backward: Bool) -> Bool {
     guard winogradEnabled else { return false }
-    return winograd == .always
-      || Self.winogradPays(n: n, outputH: outputH, outputW: outputW, channels: max(inChannels, outChannels))
+    switch winograd {
+    case .never: return false
+    case .always: return true
+    case .whenFaster:
+      return backward
+        || Self.winogradPays(n: n, outputH: outputH, outputW: outputW, channels: max(inChannels, outChannels))
+    }
   }
 
-  /// Whether Winograd beats im2col for `n` images of `outputH × outputW` pixels (`vpbench --conv`, ResNet-18's
-  /// layers at the micro-batch of one worker): when the tiles save at least half of the 4× fewer
+  /// Whether Winograd's forward pass beats im2col's for `n` images of `outputH × outputW` pixels (`vpbench --conv`,
+  /// ResNet-18's layers at the micro-batch of one worker): when the tiles save at least half of the 4× fewer
   /// multiplications (not so below 6 px, where most of a 4×4 tile is padding: at 2×2 px Winograd does as many
   /// as im2col), and when there are at least `channels / 32` tiles — each of the 36 GEMMs has one row per tile
   /// and reads a `C_in × C_out` block of the transformed filters (1 MB at 512 channels), so with few tiles it
-  /// streams 4× the weights of im2col for little work: measured at 512 channels, 7 px, 8 tiles 0.77× im2col's
-  /// speed, 32 tiles 1.3×, 64 tiles 1.8×; at 256 channels, 24 tiles 2.1×.
+  /// streams 4× the weights of im2col for little work: measured at 512 channels, 7 px, 8 tiles 0.8–1.1× im2col's
+  /// speed, 32 tiles 1.3×, 64 tiles 1.8×; at 256 channels, 24 tiles 1.4–2.9×.
+  ///
+  /// The input gradient runs as Winograd wherever the layer allows (`.whenFaster` included): im2col's runs one
+  /// GEMM per image (each image's gradient is a scatter target of its own), so on small maps it is slower still —
+  /// measured 1.2–1.3× slower than Winograd at 512 channels and 4 px, 1.9–2.9× at 2 px, a tie at 7 px.
   public static func winogradPays(n: Int, outputH: Int, outputW: Int, channels: Int) -> Bool {
     let tiles = n * ((outputH + 3) / 4) * ((outputW + 3) / 4)
     return 9 * n * outputH * outputW >= 2 * 36 * tiles && 32 * tiles >= channels

@@ -82,6 +82,11 @@ final class WinogradTests: XCTestCase {
     let small = Tensor(shape: [2, 2, 2, 8], data: values(64, seed: 6))
     XCTAssertTrue(plain.withWinograd(.whenFaster)(small).data == plain(small).data, "falls back to im2col's bits")
     XCTAssertFalse(plain.withWinograd(.always)(small).data == plain(small).data, "runs Winograd")
+    // The input gradient runs as Winograd at every size (`winogradPays` says why).
+    let gy = Tensor(shape: [2, 2, 2, 8], data: values(64, seed: 7))
+    let gradient = plain.withWinograd(.whenFaster).inputGradient(at: small, outputGradient: gy).data
+    XCTAssertTrue(gradient == plain.withWinograd(.always).inputGradient(at: small, outputGradient: gy).data)
+    XCTAssertFalse(gradient == plain.inputGradient(at: small, outputGradient: gy).data)
     // Folding a batch norm changes the weights: the transformed filters must follow (not stay the cached ones).
     let x = Tensor(shape: [1, 6, 6, 8], data: values(288, seed: 5))
     let allowed = plain.withWinograd(.always)
