@@ -57,8 +57,8 @@ enum Winograd {
 public enum WinogradPolicy: Sendable, Equatable {
   /// Always im2col + GEMM: the bits of the direct convolution.
   case never
-  /// Where it is faster than im2col (the forward pass where `Conv2D.winogradPays`, the input gradient always):
-  /// frozen models' layers.
+  /// Where it is faster than im2col (`Conv2D.winogradPays`, `Conv2D.winogradPaysBackward`): frozen models'
+  /// layers.
   case whenFaster
   /// Whenever the shape allows (tests of the kernels at every size).
   case always
@@ -83,25 +83,34 @@ extension Conv2D {
     case .never: return false
     case .always: return true
     case .whenFaster:
+      let channels = max(inChannels, outChannels)
       return backward
-        || Self.winogradPays(n: n, outputH: outputH, outputW: outputW, channels: max(inChannels, outChannels))
+        ? Self.winogradPaysBackward(n: n, outputH: outputH, outputW: outputW, channels: channels)
+        : Self.winogradPays(n: n, outputH: outputH, outputW: outputW, channels: channels)
     }
   }
 
-  /// Whether Winograd's forward pass beats im2col's for `n` images of `outputH × outputW` pixels (`vpbench --conv`,
-  /// ResNet-18's layers at the micro-batch of one worker): when the tiles save at least half of the 4× fewer
-  /// multiplications (not so below 6 px, where most of a 4×4 tile is padding: at 2×2 px Winograd does as many
-  /// as im2col), and when there are at least `channels / 32` tiles — each of the 36 GEMMs has one row per tile
-  /// and reads a `C_in × C_out` block of the transformed filters (1 MB at 512 channels), so with few tiles it
-  /// streams 4× the weights of im2col for little work: measured at 512 channels, 7 px, 8 tiles 0.8–1.1× im2col's
-  /// speed, 32 tiles 1.3×, 64 tiles 1.8×; at 256 channels, 24 tiles 1.4–2.9×.
-  ///
-  /// The input gradient runs as Winograd wherever the layer allows (`.whenFaster` included): im2col's runs one
-  /// GEMM per image (each image's gradient is a scatter target of its own), so on small maps it is slower still —
-  /// measured 1.2–1.3× slower than Winograd at 512 channels and 4 px, 1.9–2.9× at 2 px, a tie at 7 px.
+  /// Whether Winograd's forward pass beats im2col's for `n` images of `outputH × outputW` pixels (measured on
+  /// ResNet-18's layers at one worker's micro-batch, `vpbench --conv` and `VPBOOK_PROFILE=1 vpbench`): when the
+  /// tiles save at least half of the 4× fewer multiplications (not so below 6 px, where most of a 4×4 tile is
+  /// padding: at 2×2 px Winograd does as many as im2col), and when there are at least `channels / 32` tiles —
+  /// each of the 36 GEMMs has one row per tile and reads a `C_in × C_out` block of the transformed filters (1 MB
+  /// at 512 channels), so with few tiles it streams 4× the weights of im2col for little work: at 512 channels,
+  /// 7 px, 8 tiles ran at 0.8–1.1× im2col's speed, 32 tiles 1.3×, 64 tiles 1.8×; at 256 channels, 24 tiles 1.4–2.9×.
   public static func winogradPays(n: Int, outputH: Int, outputW: Int, channels: Int) -> Bool {
     let tiles = n * ((outputH + 3) / 4) * ((outputW + 3) / 4)
     return 9 * n * outputH * outputW >= 2 * 36 * tiles && 32 * tiles >= channels
+  }
+
+  /// Whether Winograd's input gradient beats im2col's: with at least `channels / 32` tiles (as the forward pass),
+  /// or with at least 4 images whatever the size — im2col's input gradient runs one GEMM per image (each image's
+  /// gradient is its own scatter target), which reads the `9 · C_in · C_out` weights once per image where
+  /// Winograd reads its `36 · C_in · C_out` once. In ResNet-18 at 512 channels (per call, CPU time): 7 px and two
+  /// images 15 ms Winograd against 8–9 ms im2col; 4 px and six images 8–10 ms against 12 ms; 2 px and 24 images
+  /// Winograd 2–3× faster.
+  public static func winogradPaysBackward(n: Int, outputH: Int, outputW: Int, channels: Int) -> Bool {
+    let tiles = n * ((outputH + 3) / 4) * ((outputW + 3) / 4)
+    return 32 * tiles >= channels || n >= 4
   }
 
   /// A copy with the given Winograd policy.

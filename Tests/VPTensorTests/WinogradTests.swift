@@ -82,7 +82,10 @@ final class WinogradTests: XCTestCase {
     let small = Tensor(shape: [2, 2, 2, 8], data: values(64, seed: 6))
     XCTAssertTrue(plain.withWinograd(.whenFaster)(small).data == plain(small).data, "falls back to im2col's bits")
     XCTAssertFalse(plain.withWinograd(.always)(small).data == plain(small).data, "runs Winograd")
-    // The input gradient runs as Winograd at every size (`winogradPays` says why).
+    XCTAssertFalse(Conv2D.winogradPaysBackward(n: 2, outputH: 7, outputW: 7, channels: 512))
+    XCTAssertTrue(Conv2D.winogradPaysBackward(n: 6, outputH: 4, outputW: 4, channels: 512), "6 images")
+    XCTAssertTrue(Conv2D.winogradPaysBackward(n: 24, outputH: 2, outputW: 2, channels: 512))
+    // The input gradient runs as Winograd where its own rule says (here: two images, 2 tiles ≥ 8 / 32).
     let gy = Tensor(shape: [2, 2, 2, 8], data: values(64, seed: 7))
     let gradient = plain.withWinograd(.whenFaster).inputGradient(at: small, outputGradient: gy).data
     XCTAssertTrue(gradient == plain.withWinograd(.always).inputGradient(at: small, outputGradient: gy).data)
