@@ -7,6 +7,7 @@ Each figure is the best of PyTorch's NCHW and channels-last layouts, best of `--
 one warm-up, images per second.
 
     python scripts/bench_torch.py --vpbench vpbench.txt   # prints PyTorch's figures, vpbook's and the ratios
+    python scripts/bench_torch.py --model resnet18        # one model (bench-torch.sh passes --model to both)
 """
 
 import argparse
@@ -58,6 +59,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--vit", action="store_true", help="also ViT-B/32 and ViT-B/16 (224 px, batch 32)")
+    parser.add_argument("--model", help="only this model (as vpbench --model)")
     args, _ = parser.parse_known_args()
     threads = int(os.environ.get("VPBOOK_THREADS") or os.cpu_count())
     torch.set_num_threads(threads)
@@ -66,7 +68,7 @@ def main():
         "mobilenet_v2": (lambda: torchvision.models.mobilenet_v2(), 1000),
         "resnet18": (lambda: torchvision.models.resnet18(num_classes=10), 10),
     }
-    if args.vit:
+    if args.vit or (args.model or "").startswith("vit"):
         # Random weights of torchvision's sizes, as vpbench's; a ViT takes its image size only.
         models["vit_b_32"] = (lambda: torchvision.models.vit_b_32(), 1000)
         models["vit_b_16"] = (lambda: torchvision.models.vit_b_16(), 1000)
@@ -83,6 +85,8 @@ def main():
     print("| model | canvas | batch | PyTorch step | vpbook step | ratio | PyTorch fwd | vpbook fwd | ratio |")
     print("|---|---|---|---|---|---|---|---|---|")
     for name, (make, classes) in models.items():
+        if args.model and name != args.model:
+            continue
         model = make().eval()
         for p in model.parameters():
             p.requires_grad_(False)
