@@ -245,6 +245,22 @@ final class SearchLedgerTests: XCTestCase {
       ])
   }
 
+  /// With a `model` axis, the other models' trials keep the text tower the search's model was given (for
+  /// `mapping=semantic text=clip`), with their own installed weights.
+  func testAModelAxisKeepsTheTextTower() throws {
+    let raw = try BlockSyntax.parse(
+      "search model=mobilenet_v2,efficientnet_lite0 mapping=semantic text=clip", firstLine: 1, file: "nb.md")[0]
+    let search = try XCTUnwrap(try StatementRegistry.decode(raw, file: "nb.md") as? SearchStatement)
+    let model = ModelChoice(name: .mobilenetV2, weights: nil, textEncoder: "/clip.safetensors")
+    let definition = try search.makeDefinition(
+      model: model, data: DataSpec(name: "digits", perClass: 2, validationPerClass: 1),
+      prompt: PromptConfig(kind: .pad, canvas: 32, image: 16))
+    XCTAssertEqual(definition.trials.map(\.model.name), [.mobilenetV2, .efficientnetLite0])
+    XCTAssertEqual(definition.trials.map(\.model.textEncoder), ["/clip.safetensors", "/clip.safetensors"])
+    XCTAssertEqual(definition.trials.map(\.model.weights), [nil, nil])
+    XCTAssertEqual(definition.trials[0].mapping, MappingConfig(.semantic, text: .clip))
+  }
+
   func testASearchWithoutAValidationSplitIsRefused() throws {
     let scratch = try Scratch()
     let notebook = scratch.write(

@@ -146,7 +146,11 @@ struct SearchStatement: NotebookStatement {
       var training = point.run.training
       training.epochs = plan.maxEpochs
       try training.validate()
-      let trialModel = point.model.map { $0 == model.name ? model : ModelChoice(name: $0, weights: nil) } ?? model
+      // Another model of a `model` axis takes its installed weights and keeps the text tower (semantic text=clip).
+      let trialModel =
+        point.model.map {
+          $0 == model.name ? model : ModelChoice(name: $0, weights: nil, textEncoder: model.textWeights)
+        } ?? model
       return TrialConfig(
         id: id, point: point.point, model: trialModel, data: point.run.data(from: data), prompt: trialPrompt,
         mapping: point.run.method.mapping!, training: training, seed: seeds[0])
