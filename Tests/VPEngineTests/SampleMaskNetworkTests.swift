@@ -76,15 +76,9 @@ final class SampleMaskNetworkTests: XCTestCase {
 
   /// `max |a − b| / scale`, the scale `max |b|` unless given.
   func relativeError(_ actual: [Float], _ expected: [Float], scale: Float? = nil) -> Float {
-    precondition(actual.count == expected.count, "\(actual.count) vs \(expected.count) values")
-    var largest: Float = 0
-    var difference: Float = 0
-    for (a, b) in zip(actual, expected) {
-      largest = max(largest, abs(b))
-      difference = max(difference, abs(a - b))
-    }
-    let s = scale ?? largest
-    return s > 0 ? difference / s : difference
+    guard let scale else { return maxRelativeError(actual, expected) }
+    let difference = zip(actual, expected).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }
+    return scale > 0 ? difference / scale : difference
   }
 
   func assertMatches(

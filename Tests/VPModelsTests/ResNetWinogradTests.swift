@@ -11,13 +11,7 @@ final class ResNetWinogradTests: XCTestCase {
   /// `max |a − b| / max |b|`.
   func relativeError(_ actual: Tensor, _ expected: Tensor) -> Float {
     XCTAssertEqual(actual.shape, expected.shape)
-    var largest: Float = 0
-    var difference: Float = 0
-    for (a, b) in zip(actual.data, expected.data) {
-      largest = max(largest, abs(b))
-      difference = max(difference, abs(a - b))
-    }
-    return difference / max(largest, .leastNormalMagnitude)
+    return maxRelativeError(actual.data, expected.data)
   }
 
   /// Every convolution in a model, in order.

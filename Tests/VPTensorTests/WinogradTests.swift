@@ -30,13 +30,7 @@ final class WinogradTests: XCTestCase {
 
   func relativeError(_ actual: Tensor, _ expected: Tensor) -> Float {
     XCTAssertEqual(actual.shape, expected.shape)
-    var largest: Float = 0
-    var difference: Float = 0
-    for (a, b) in zip(actual.data, expected.data) {
-      largest = max(largest, abs(b))
-      difference = max(difference, abs(a - b))
-    }
-    return difference / max(largest, .leastNormalMagnitude)
+    return maxRelativeError(actual.data, expected.data)
   }
 
   /// Seeded values in [−1, 1) (SplitMix64).

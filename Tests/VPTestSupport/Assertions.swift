@@ -69,3 +69,16 @@ public func assertThrowsDescription(
     XCTAssertEqual("\(error)", expected, file: file, line: line)
   }
 }
+
+/// `max |a − b| / max |b|` over two arrays of the same length (the largest difference itself when `expected`
+/// is all zeros): the error measure of the kernel and model tests that compare two computations.
+public func maxRelativeError(_ actual: [Float], _ expected: [Float]) -> Float {
+  precondition(actual.count == expected.count, "\(actual.count) vs \(expected.count) values")
+  var largest: Float = 0
+  var difference: Float = 0
+  for (a, b) in zip(actual, expected) {
+    largest = max(largest, abs(b))
+    difference = max(difference, abs(a - b))
+  }
+  return largest > 0 ? difference / largest : difference
+}
