@@ -21,56 +21,10 @@ public enum Safetensors {
     func error(_ kind: CheckpointError.Kind, _ problem: String) -> CheckpointError {
       CheckpointError(path: path, kind: kind, problem: problem)
     }
-    guard bytes.count >= 8 else {
-      throw error(
-        .truncated, "truncated safetensors file (header length needs 8 bytes, \(bytes.count) left)")
-    }
-    let headerLength = bytes.loadLE(0, as: UInt64.self)
-    guard headerLength <= UInt64(maxHeaderLength) else {
-      throw error(
-        .malformed, "safetensors header length \(headerLength) exceeds the \(maxHeaderLength)-byte limit")
-    }
-    guard headerLength <= UInt64(bytes.count - 8) else {
-      throw error(
-        .truncated,
-        "truncated safetensors file (header length \(headerLength) exceeds the \(bytes.count - 8) bytes "
-          + "after it)"
-      )
-    }
-    let dataStart = 8 + Int(headerLength)
+    let (members, metadata, dataStart) = try header(bytes, path: path)
     let dataSize = bytes.count - dataStart
-    let header: JSONValue
-    do {
-      header = try JSONValue.parse(bytes, 8..<dataStart)
-    } catch {
-      throw CheckpointError(
-        path: path, kind: .malformed,
-        problem: "invalid safetensors header JSON at byte \(error.offset): \(error.message)")
-    }
-    guard case .object(let members) = header else {
-      throw error(.malformed, "safetensors header is a JSON \(header.kindDescription), not an object")
-    }
-
-    var metadata: [String: String] = [:]
-    var seen: Set<String> = []
     var located: [(name: String, begin: Int, end: Int, tensor: CheckpointTensor)] = []
     for (name, value) in members {
-      guard seen.insert(name).inserted else {
-        throw error(.malformed, "duplicate key '\(name)' in the header")
-      }
-      if name == "__metadata__" {
-        guard case .object(let pairs) = value else {
-          throw error(.malformed, "__metadata__ is a JSON \(value.kindDescription), not an object")
-        }
-        for (key, item) in pairs {
-          guard case .string(let s) = item else {
-            throw error(
-              .malformed, "__metadata__ entry '\(key)' is a JSON \(item.kindDescription), not a string")
-          }
-          metadata[key] = s
-        }
-        continue
-      }
       func bad(_ problem: String) -> CheckpointError { error(.malformed, "tensor '\(name)' \(problem)") }
       guard case .object(let fields) = value else {
         throw bad("is a JSON \(value.kindDescription), not an object")
@@ -123,6 +77,67 @@ public enum Safetensors {
       located.map { ($0.name, $0.tensor) }, path: path, format: .safetensors, metadata: metadata)
   }
 
+  /// The header at the start of `bytes` (at least its 8-byte length and the JSON it announces): its tensor
+  /// entries in order (names checked unique), its `__metadata__` strings and where the data section starts.
+  private static func header(_ bytes: [UInt8], path: String) throws -> (
+    members: [(key: String, value: JSONValue)], metadata: [String: String], dataStart: Int
+  ) {
+    func error(_ kind: CheckpointError.Kind, _ problem: String) -> CheckpointError {
+      CheckpointError(path: path, kind: kind, problem: problem)
+    }
+    guard bytes.count >= 8 else {
+      throw error(
+        .truncated, "truncated safetensors file (header length needs 8 bytes, \(bytes.count) left)")
+    }
+    let headerLength = bytes.loadLE(0, as: UInt64.self)
+    guard headerLength <= UInt64(maxHeaderLength) else {
+      throw error(
+        .malformed, "safetensors header length \(headerLength) exceeds the \(maxHeaderLength)-byte limit")
+    }
+    guard headerLength <= UInt64(bytes.count - 8) else {
+      throw error(
+        .truncated,
+        "truncated safetensors file (header length \(headerLength) exceeds the \(bytes.count - 8) bytes "
+          + "after it)"
+      )
+    }
+    let dataStart = 8 + Int(headerLength)
+    let header: JSONValue
+    do {
+      header = try JSONValue.parse(bytes, 8..<dataStart)
+    } catch {
+      throw CheckpointError(
+        path: path, kind: .malformed,
+        problem: "invalid safetensors header JSON at byte \(error.offset): \(error.message)")
+    }
+    guard case .object(let members) = header else {
+      throw error(.malformed, "safetensors header is a JSON \(header.kindDescription), not an object")
+    }
+    var metadata: [String: String] = [:]
+    var seen: Set<String> = []
+    var tensors: [(key: String, value: JSONValue)] = []
+    for (name, value) in members {
+      guard seen.insert(name).inserted else {
+        throw error(.malformed, "duplicate key '\(name)' in the header")
+      }
+      guard name == "__metadata__" else {
+        tensors.append((name, value))
+        continue
+      }
+      guard case .object(let pairs) = value else {
+        throw error(.malformed, "__metadata__ is a JSON \(value.kindDescription), not an object")
+      }
+      for (key, item) in pairs {
+        guard case .string(let s) = item else {
+          throw error(
+            .malformed, "__metadata__ entry '\(key)' is a JSON \(item.kindDescription), not a string")
+        }
+        metadata[key] = s
+      }
+    }
+    return (tensors, metadata, dataStart)
+  }
+
   private static func nonNegativeInts(_ items: [JSONValue]) -> [Int]? {
     var result: [Int] = []
     for item in items {
@@ -137,35 +152,10 @@ extension Safetensors {
   /// The `__metadata__` strings of the safetensors file at `path`, reading only its header (empty when it has
   /// none). For notes a file carries about itself, without reading its tensors.
   public static func metadata(_ path: String) throws -> [String: String] {
-    let fail = { (kind: CheckpointError.Kind, problem: String) in
-      CheckpointError(path: path, kind: kind, problem: problem)
-    }
     let head = try FileIO.read(path, offset: 0, count: 8)
-    guard head.count == 8 else { throw fail(.truncated, "truncated safetensors file (header length needs 8 bytes)") }
-    let length = head.loadLE(0, as: UInt64.self)
-    guard length <= UInt64(maxHeaderLength) else {
-      throw fail(.malformed, "safetensors header length \(length) exceeds the \(maxHeaderLength)-byte limit")
-    }
-    let bytes = try FileIO.read(path, offset: 8, count: Int(length))
-    guard bytes.count == Int(length) else {
-      throw fail(.truncated, "truncated safetensors file (header length \(length) exceeds the bytes after it)")
-    }
-    let header: JSONValue
-    do {
-      header = try JSONValue.parse(bytes, 0..<bytes.count)
-    } catch {
-      throw fail(.malformed, "invalid safetensors header JSON at byte \(error.offset): \(error.message)")
-    }
-    guard case .object(let members) = header else {
-      throw fail(.malformed, "safetensors header is a JSON \(header.kindDescription), not an object")
-    }
-    var metadata: [String: String] = [:]
-    for (name, value) in members where name == "__metadata__" {
-      guard case .object(let pairs) = value else {
-        throw fail(.malformed, "__metadata__ is a JSON \(value.kindDescription), not an object")
-      }
-      for (key, item) in pairs { if case .string(let s) = item { metadata[key] = s } }
-    }
-    return metadata
+    // The whole header when its announced length is within the limit; else the 8 bytes, which `header` refuses.
+    let length = head.count == 8 ? head.loadLE(0, as: UInt64.self) : 0
+    let count = length <= UInt64(maxHeaderLength) ? 8 + Int(length) : 8
+    return try header(FileIO.read(path, offset: 0, count: count), path: path).metadata
   }
 }
