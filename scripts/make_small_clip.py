@@ -22,6 +22,7 @@ file says so in its `__metadata__` (`vpbook.note`), which the notebook report sh
 
 import json
 import math
+import os
 import random
 import struct
 import sys
@@ -100,8 +101,6 @@ def main():
         f.write(text)
         for blob in blobs:
             f.write(blob)
-    import os
-
     os.replace(out + ".tmp", out)
 
 

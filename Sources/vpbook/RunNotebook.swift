@@ -4,15 +4,7 @@ import VPTensor
 
 /// Runs once, prints the outcome; false when a block failed. Parameter errors exit with status 2.
 func runNotebook(_ runner: NotebookRunner, _ options: NotebookOptions) throws -> Bool {
-  if options.portable || NotebookRunner.asksForPortableMode(options.notebook) {
-    BLASKernels.ensure(portable: true)  // executes vpbook again in portable mode unless it already is
-    guard BLASKernels.isPortable else {
-      note(
-        "error: portable mode needs a CPU with AVX2 and FMA and OpenBLAS's Haswell kernels (OPENBLAS_CORETYPE, if set, must be Haswell); running with \(BLASKernels.current)"
-      )
-      throw ExitCode(2)
-    }
-  }
+  if options.portable || NotebookRunner.asksForPortableMode(options.notebook) { try enterPortableMode() }
   let progress = options.quiet ? nil : RunProgress()
   let outcome: RunOutcome
   do {
@@ -31,4 +23,16 @@ func runNotebook(_ runner: NotebookRunner, _ options: NotebookOptions) throws ->
   if skipped > 0 { summary += ", \(skipped) not run" }
   note(summary)
   return outcome.succeeded
+}
+
+/// Runs the rest of this command in portable mode: executes vpbook again with OpenBLAS's Haswell kernels unless it
+/// already runs them (`BLASKernels.ensure(portable:)`); exit status 2, before any work, where that cannot be.
+func enterPortableMode() throws {
+  BLASKernels.ensure(portable: true)
+  guard BLASKernels.isPortable else {
+    note(
+      "error: portable mode needs a CPU with AVX2 and FMA and OpenBLAS's Haswell kernels (OPENBLAS_CORETYPE, if set, must be Haswell); running with \(BLASKernels.current)"
+    )
+    throw ExitCode(2)
+  }
 }

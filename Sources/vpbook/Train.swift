@@ -42,15 +42,7 @@ struct Train: ParsableCommand {
       return
     }
     let request = try TrainCommandLine.parse(options)
-    if request.portable {
-      BLASKernels.ensure(portable: true)
-      guard BLASKernels.isPortable else {
-        note(
-          "error: portable mode needs a CPU with AVX2 and FMA and OpenBLAS's Haswell kernels (OPENBLAS_CORETYPE, if set, must be Haswell); running with \(BLASKernels.current)"
-        )
-        throw ExitCode(2)
-      }
-    }
+    if request.portable { try enterPortableMode() }
     try request.prompt.validate()
     let split = try DataCatalog.prepare(request.data, side: request.prompt.imageSide)
     let experiment = try request.experiment(data: split)
