@@ -39,11 +39,8 @@ struct BaselineStatement: RunningStatement {
 
   static func decode(word: String?, _ reader: OptionReader) throws -> BaselineStatement {
     if word == "zero-shot" {
-      var mapping = MappingConfig(try reader.choice("mapping", as: MappingKind.self) ?? .flm)
-      mapping.assignment = try reader.choice("assignment", as: AssignmentMethod.self) ?? .greedy
-      mapping.sourcesPerTarget = try reader.int("m") ?? 1
-      mapping.text = try reader.choice("text", as: SemanticText.self).flatMap { $0 == .wordnet ? nil : $0 }
-      let method = RunMethod.zeroShot(mapping)
+      let kind = try reader.choice("mapping", as: MappingKind.self) ?? .flm
+      let method = RunMethod.zeroShot(try RunOptions.mappingConfig(reader, kind: kind))
       let run = RunSpec(
         name: reader.string("name") ?? method.label, method: method,
         training: TrainingConfig(epochs: 1), seeds: [0], testCurve: false, axes: [])

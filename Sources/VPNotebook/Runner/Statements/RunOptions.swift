@@ -122,6 +122,15 @@ enum RunOptions {
     return axes
   }
 
+  /// The mapping `kind` with the mapping options written in `reader` (`MappingOption`; defaults for the rest).
+  static func mappingConfig(_ reader: OptionReader, kind: MappingKind) throws -> MappingConfig {
+    MappingConfig(
+      kind, assignment: try reader.choice("assignment", as: AssignmentMethod.self) ?? .greedy,
+      interval: try reader.int("interval") ?? 1, sourcesPerTarget: try reader.int("m") ?? 1,
+      topK: try reader.int("topk"), lambda: try reader.double("lambda") ?? 1,
+      text: try reader.choice("text", as: SemanticText.self))
+  }
+
   /// The `RunSpec` of one method (`mapping` a mapping name or `linear-probe`), with `reader`'s overrides
   /// (a sweep point) in effect.
   static func runSpec(_ reader: OptionReader, mapping: String) throws -> RunSpec {
@@ -147,14 +156,7 @@ enum RunOptions {
     if isProbe {
       method = .linearProbe
     } else {
-      var config = MappingConfig(MappingKind(rawValue: mapping)!)
-      config.assignment = try reader.choice("assignment", as: AssignmentMethod.self) ?? .greedy
-      config.interval = try reader.int("interval") ?? 1
-      config.sourcesPerTarget = try reader.int("m") ?? 1
-      config.topK = try reader.int("topk")
-      config.lambda = try reader.double("lambda") ?? 1
-      config.text = try reader.choice("text", as: SemanticText.self).flatMap { $0 == .wordnet ? nil : $0 }
-      method = .prompt(config)
+      method = .prompt(try mappingConfig(reader, kind: MappingKind(rawValue: mapping)!))
     }
     return RunSpec(
       name: method.label, method: method, training: training, seeds: try reader.seeds(),
