@@ -197,10 +197,10 @@ public struct CLIPImageEncoder: FrozenLayer {
   public let network: Sequential
 
   public func forward(_ x: FeatureMap, workspace ws: Workspace, tape: Tape?) -> FeatureMap {
-    let p = patchSize
+    let patches = PatchGeometry(imageSize: imageSize, patchSize: patchSize)
     precondition(
-      x.h >= p && x.w >= p && x.h % p == 0 && x.w % p == 0,
-      "this CLIP takes sides that are multiples of its patch size \(p), got \(x.h)×\(x.w)")
+      patches.accepts(side: x.h) && patches.accepts(side: x.w),
+      "this CLIP takes sides that are multiples of its patch size \(patchSize), got \(x.h)×\(x.w)")
     return network.forward(x, workspace: ws, tape: tape)
   }
 

@@ -90,10 +90,11 @@ public struct VisionTransformer: FrozenLayer {
   public let network: Sequential
 
   public func forward(_ x: FeatureMap, workspace ws: Workspace, tape: Tape?) -> FeatureMap {
-    let p = configuration.patchSize
+    let patches = PatchGeometry(imageSize: configuration.imageSize, patchSize: configuration.patchSize)
     precondition(
-      x.h >= p && x.w >= p && x.h % p == 0 && x.w % p == 0,
-      "this vision transformer takes sides that are multiples of its patch size \(p), got \(x.h)×\(x.w)")
+      patches.accepts(side: x.h) && patches.accepts(side: x.w),
+      "this vision transformer takes sides that are multiples of its patch size \(patches.patchSize), got \(x.h)×\(x.w)"
+    )
     return network.forward(x, workspace: ws, tape: tape)
   }
 

@@ -33,17 +33,24 @@ public final class RunnerResources: @unchecked Sendable {
       return try model(choice)
     }
     let key = sources.rawValue + "\u{0}" + weights + "\u{0}" + classNames.joined(separator: "\u{0}")
+    return try cached(\.promptModels, key) { try sources.classifier(weights: weights, classNames: classNames) }
+  }
+
+  /// `store[key]`, made by `make` (outside the lock, so loading one file does not hold up the others) when absent.
+  private func cached<Value>(
+    _ store: ReferenceWritableKeyPath<RunnerResources, [String: Value]>, _ key: String, make: () throws -> Value
+  ) rethrows -> Value {
     lock.lock()
-    if let model = promptModels[key] {
+    if let value = self[keyPath: store][key] {
       lock.unlock()
-      return model
+      return value
     }
     lock.unlock()
-    let model = try sources.classifier(weights: weights, classNames: classNames)
+    let value = try make()
     lock.lock()
-    promptModels[key] = model
+    self[keyPath: store][key] = value
     lock.unlock()
-    return model
+    return value
   }
 
   /// The experiment of a run of `choice` on `data`: the model for the data's classes, and CLIP's text tower
@@ -59,17 +66,7 @@ public final class RunnerResources: @unchecked Sendable {
 
   /// CLIP's text tower from `path`, loaded once.
   private func textTower(_ path: String) throws -> TextEmbedder {
-    lock.lock()
-    if let clip = textTowers[path] {
-      lock.unlock()
-      return clip
-    }
-    lock.unlock()
-    let tower = try ModelZoo.clipTextTower(weights: path)
-    lock.lock()
-    textTowers[path] = tower
-    lock.unlock()
-    return tower
+    try cached(\.textTowers, path) { try ModelZoo.clipTextTower(weights: path) }
   }
 
   /// The source class names of a run of `model` on target classes `classNames` with `count` sources: CLIP's
