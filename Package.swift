@@ -31,7 +31,7 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(
-      name: "vpbench", dependencies: ["VPModels", "VPTensor", "VPAssets", "VPEngine"], swiftSettings: fastMath),
+      name: "vpbench", dependencies: ["VPModels", "VPTensor", "VPAssets", "VPEngine", "CKernels"], swiftSettings: fastMath),
     .target(
       name: "VPNotebook",
       dependencies: [
@@ -59,7 +59,8 @@ let package = Package(
     // MARK: - Implementation details (system C libraries, one module map + shim header each)
     // The only C code: libpng's and libjpeg's fatal-error callbacks must longjmp. The module map's
     // `link "jpeg"` only autolinks Swift importers, so the C target names the library itself.
-    // Hand-vectorised AVX2/FMA kernels for the layers that are not matrix products (x86-64 v3).
+    // Hand-vectorised kernels for the layers that are not matrix products: built for AVX2/FMA (x86-64 v3, the
+    // target's flags) and for AVX-512 (kernels_avx512.c's own target attribute), chosen at run time.
     .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-mavx2", "-mfma", "-mbmi2"])]),
     .target(name: "CImageShim", dependencies: ["CPNG", "CJPEG"], linkerSettings: [.linkedLibrary("jpeg")]),
     .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
@@ -73,12 +74,12 @@ let package = Package(
     // loading fixtures, comparing floats within a tolerance, golden files and well-formed markup.
     .target(name: "VPTestSupport", dependencies: ["VPAssets"], path: "Tests/VPTestSupport"),
     .testTarget(
-      name: "VPTensorTests", dependencies: ["VPTensor", "VPTestSupport"], exclude: ["Reference"],
+      name: "VPTensorTests", dependencies: ["VPTensor", "CKernels", "VPTestSupport"], exclude: ["Reference"],
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "VPCheckpointTests", dependencies: ["VPCheckpoint", "VPTestSupport"], exclude: ["Reference", "Fixtures"]),
     .testTarget(
-      name: "VPModelsTests", dependencies: ["VPModels", "VPCheckpoint", "VPText", "VPTestSupport"], exclude: ["Reference"],
+      name: "VPModelsTests", dependencies: ["VPModels", "VPCheckpoint", "VPText", "VPTensor", "CKernels", "VPTestSupport"], exclude: ["Reference"],
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "VPImageTests", dependencies: ["VPImage", "VPTestSupport"], exclude: ["Reference"],

@@ -1,4 +1,5 @@
 import CBLAS
+import CKernels
 import Foundation
 
 /// Which of OpenBLAS's kernel sets runs, and making it the right one.
@@ -45,14 +46,26 @@ public enum BLASKernels {
     ProcessInfo.processInfo.environment["VPBOOK_PORTABLE"] == "1" && current.lowercased() == "haswell"
   }
 
-  /// The kernels that ran, for reports and manifests: OpenBLAS's set, vpbook's own (always AVX2/FMA), and
-  /// whether the portable mode pinned them.
-  public static var summary: String {
-    "OpenBLAS \(current); vpbook's own AVX2/FMA" + (isPortable ? "; portable mode" : "")
+  /// The build of vpbook's own kernels (`CKernels`) that runs: `AVX-512` or `AVX2/FMA`. Both give the same bits
+  /// (KernelDispatchTests); AVX-512 is chosen where the CPU has it, AVX2 in portable mode or with
+  /// `VPBOOK_OWN_KERNELS=avx2`.
+  public static var own: String { vp_kernels_level() == 1 ? "AVX-512" : "AVX2/FMA" }
+
+  /// Chooses the build of vpbook's own kernels: AVX2 when `portable` or `VPBOOK_OWN_KERNELS=avx2`, else the best
+  /// the CPU has. Called by `ensure`, before any work.
+  public static func selectOwn(portable: Bool) {
+    let forced = ProcessInfo.processInfo.environment["VPBOOK_OWN_KERNELS"]?.lowercased()
+    vp_kernels_select(portable || forced == "avx2" ? 0 : 1)
   }
 
-  /// Executes this process again with the preferred kernel set, once, unless `OPENBLAS_CORETYPE` was set by
-  /// the user (their choice wins). `portable` (or `VPBOOK_PORTABLE=1`) asks for the same kernels everywhere
+  /// The kernels that ran, for reports and manifests: OpenBLAS's set, vpbook's own, and whether the portable
+  /// mode pinned them.
+  public static var summary: String {
+    "OpenBLAS \(current); vpbook's own \(own)" + (isPortable ? "; portable mode" : "")
+  }
+
+  /// Chooses vpbook's own kernels (`selectOwn`) and executes this process again with the preferred OpenBLAS
+  /// kernel set, once, unless `OPENBLAS_CORETYPE` was set by the user (their choice wins). `portable` (or `VPBOOK_PORTABLE=1`) asks for the same kernels everywhere
   /// (Haswell) and sets `VPBOOK_PORTABLE=1` for the new process; it may be asked for after start-up (`vpbook
   /// run` reads a notebook's `portable: true` first), before any work is done. A failed re-execution leaves
   /// the process running as it was.
@@ -60,8 +73,9 @@ public enum BLASKernels {
     let environment = ProcessInfo.processInfo.environment
     let chosen = environment["VPBOOK_BLAS_CHOSEN"] ?? ""
     let userCore = environment["OPENBLAS_CORETYPE"] ?? ""
-    guard userCore.isEmpty || userCore == chosen else { return }
     let portable = requested || environment["VPBOOK_PORTABLE"] == "1"
+    selectOwn(portable: portable)
+    guard userCore.isEmpty || userCore == chosen else { return }
     guard let wanted = preferred(cpuFlags: cpuFlags, current: current, portable: portable), wanted != chosen else {
       return
     }

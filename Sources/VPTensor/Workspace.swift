@@ -67,6 +67,10 @@ public final class Workspace {
     forEach(pieces) { i in body((i * size)..<min(total, i * size + size)) }
   }
 
+  /// Buffers start on a 64-byte boundary (a cache line, one AVX-512 vector): malloc's 16-byte alignment made every
+  /// 512-bit load of a feature map straddle two cache lines (`vpbench --own-kernels`, docs/PERFORMANCE.md).
+  static let alignment = 64
+
   /// An uninitialised float buffer of `count` elements.
   public func floats(_ count: Int) -> UnsafeMutablePointer<Float> {
     let key = max(count, 1)
@@ -76,7 +80,8 @@ public final class Workspace {
     }
     heldBytes += key * 4
     peakBytes = max(peakBytes, heldBytes)
-    return UnsafeMutablePointer<Float>.allocate(capacity: key)
+    return UnsafeMutableRawPointer.allocate(byteCount: key * 4, alignment: Self.alignment)
+      .bindMemory(to: Float.self, capacity: key)
   }
 
   /// Returns a buffer obtained from `floats(count)`.
@@ -101,7 +106,8 @@ public final class Workspace {
     }
     heldBytes += key
     peakBytes = max(peakBytes, heldBytes)
-    return UnsafeMutablePointer<UInt8>.allocate(capacity: key)
+    return UnsafeMutableRawPointer.allocate(byteCount: key, alignment: Self.alignment)
+      .bindMemory(to: UInt8.self, capacity: key)
   }
 
   /// Returns a buffer obtained from `bytes(count)`.

@@ -8,10 +8,12 @@
 //   swift run -c release vpbench [--quick] [--model NAME] [--repeat N] [--vit]
 //   swift run -c release vpbench --prompts [--quick]   # every prompt family's cost around MobileNetV2's step
 //   swift run -c release vpbench --conv [--quick] [--batch N]   # ResNet-18's 3×3 convolutions: im2col vs Winograd
+//   swift run -c release vpbench --own-kernels [--repeat N]   # vpbook's own kernels: AVX2 build vs AVX-512 build
 //
 // ViT-B/32 and ViT-B/16 (made-up weights of the real size) run with --vit or --model vit_b_32 / vit_b_16, at
 // their checkpoint's 224 and at 128 (the positional embedding interpolated to 8×8 or 4×4 patches): a ViT-B/16
 // step at batch 32 takes tens of seconds on two cores, too long for the default `make bench`.
+import CKernels
 import Foundation
 import VPAssets
 import VPEngine
@@ -30,7 +32,7 @@ func cpuDescription() -> String {
     text.split(separator: "\n").first { $0.hasPrefix("model name") }?.split(separator: ":").last
     .map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
   let avx512 = text.contains(" avx512f")
-  return "\(name), \(avx512 ? "AVX-512 available" : "AVX2 (no AVX-512)"); vpbook's own kernels: AVX2/FMA"
+  return "\(name), \(avx512 ? "AVX-512 available" : "AVX2 (no AVX-512)"); vpbook's own kernels: \(BLASKernels.own)"
 }
 
 func peakRSSMegabytes() -> Double {
@@ -145,6 +147,66 @@ if arguments.contains("--conv") {
           rates[0].backward / rates[1].backward))
     }
   }
+  exit(0)
+}
+
+// vpbook's own kernels (CKernels), AVX2 build against AVX-512 build, on MobileNetV2's layers that use them at a
+// 224 canvas (depthwise 3×3, and the 1×1 convolutions with ≤ 16 input or output channels that run as the small
+// GEMM), forward with ReLU6's mask and input gradient, one thread, two images (a worker's share of a batch of 32 is
+// 16; two keep the feature maps out of L2 as in a real step). Alternated, best of the repeats.
+if arguments.contains("--own-kernels") {
+  print("vpbench --own-kernels — \(cpuDescription()); one thread")
+  guard vp_cpu_has_avx512() == 1 else {
+    print("this CPU has no AVX-512: only the AVX2 build runs")
+    exit(0)
+  }
+  print("layer                          |  AVX2 fwd  AVX-512 fwd  speed-up |  AVX2 bwd  AVX-512 bwd  speed-up  (ms)")
+  let layers: [(String, shape: [Int], groups: Int, stride: Int, side: Int)] = [
+    ("dw 3×3 s1 32 @112", [32, 1, 3, 3], 32, 1, 112), ("dw 3×3 s2 96 @112", [96, 1, 3, 3], 96, 2, 112),
+    ("dw 3×3 s1 144 @56", [144, 1, 3, 3], 144, 1, 56), ("dw 3×3 s2 144 @56", [144, 1, 3, 3], 144, 2, 56),
+    ("dw 3×3 s1 192 @28", [192, 1, 3, 3], 192, 1, 28), ("dw 3×3 s1 384 @14", [384, 1, 3, 3], 384, 1, 14),
+    ("dw 3×3 s1 576 @14", [576, 1, 3, 3], 576, 1, 14), ("dw 3×3 s1 960 @7", [960, 1, 3, 3], 960, 1, 7),
+    ("1×1 16→96 @112", [96, 16, 1, 1], 1, 1, 112), ("1×1 32→16 @112", [16, 32, 1, 1], 1, 1, 112),
+    ("1×1 24→144 @56 (OpenBLAS)", [144, 24, 1, 1], 1, 1, 56),
+  ]
+  let before = vp_kernels_level()
+  var totals = [[Double]](repeating: [0, 0], count: 2)
+  for (name, shape, groups, stride, side) in layers {
+    let (cout, cin) = (shape[0], shape[1] * groups)
+    let weights = (0..<shape.reduce(1, *)).map { Float(sin(Double($0) * 0.37)) * 0.3 }
+    let layer = Conv2D(
+      torchWeight: weights, shape: shape, bias: (0..<cout).map { Float($0 % 7) * 0.1 }, stride: stride,
+      padding: .symmetric(shape[2] / 2), groups: groups, activation: .relu6)
+    let ws = Workspace(parallel: false)
+    let xm = ws.featureMap(n: 2, h: side, w: side, c: cin)
+    for i in 0..<xm.count { xm.pointer[i] = Float(sin(Double(i) * 0.001)) * 3 }
+    var best = [[Double]](repeating: [.infinity, .infinity], count: 2)
+    for _ in 0..<max(repeats, 3) * 2 {
+      for level in 0...1 {
+        vp_kernels_select(Int32(level))
+        let tape = Tape()
+        var start = DispatchTime.now().uptimeNanoseconds
+        let y = layer.forward(xm, workspace: ws, tape: tape)
+        best[level][0] = min(best[level][0], Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        start = DispatchTime.now().uptimeNanoseconds
+        ws.release(layer.backward(y, workspace: ws, tape: tape))
+        best[level][1] = min(best[level][1], Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+      }
+    }
+    ws.release(xm)
+    for level in 0...1 { for pass in 0...1 { totals[level][pass] += best[level][pass] } }
+    print(
+      name.padding(toLength: 30, withPad: " ", startingAt: 0)
+        + String(
+          format: " | %8.2f  %11.2f  %7.2f× | %8.2f  %11.2f  %7.2f×", best[0][0], best[1][0], best[0][0] / best[1][0],
+          best[0][1], best[1][1], best[0][1] / best[1][1]))
+  }
+  print(
+    "all of the above".padding(toLength: 30, withPad: " ", startingAt: 0)
+      + String(
+        format: " | %8.2f  %11.2f  %7.2f× | %8.2f  %11.2f  %7.2f×", totals[0][0], totals[1][0],
+        totals[0][0] / totals[1][0], totals[0][1], totals[1][1], totals[0][1] / totals[1][1]))
+  vp_kernels_select(before)
   exit(0)
 }
 

@@ -2,10 +2,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// Hand-vectorised (AVX2 + FMA) kernels for the layers that are not matrix products. Channels-last
-// (NHWC) float32. Each call covers rows [row0, row1) of its output so that callers can split work over
+// Hand-vectorised kernels for the layers that are not matrix products, built for AVX2 + FMA and for AVX-512 from
+// one source and chosen at run time (dispatch.c; the same bits either way). Channels-last (NHWC) float32. Each call covers rows [row0, row1) of its output so that callers can split work over
 // threads. `act`: 0 identity, 1 ReLU, 2 ReLU6; `mask` (may be NULL): one byte per output element, 1 where
 // the activation's derivative is 1.
+
+/// Whether the CPU (and the OS) support AVX-512 F, BW, VL and DQ.
+int vp_cpu_has_avx512(void);
+/// The vector width every kernel below runs with: 1 AVX-512, 0 AVX2. Chosen on first use: the best the CPU has.
+int vp_kernels_level(void);
+/// Asks for a width (1 AVX-512, 0 AVX2) before any work; returns the one in effect (AVX2 where the CPU lacks
+/// AVX-512). Not to be called while kernels run on other threads.
+int vp_kernels_select(int wanted);
 
 /// Depthwise convolution (channel multiplier 1). `wt` is [kh][kw][c]; output rows are n·oh + oy.
 void vp_depthwise_forward(const float *x, int h, int w, int c, const float *wt, const float *bias, int kh, int kw,
