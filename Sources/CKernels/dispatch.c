@@ -32,17 +32,23 @@ int vp_cpu_has_avx512(void) {
          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
 }
 
-// -1: not chosen yet (the first call chooses the best the CPU has).
+// -1: not chosen yet (the first call chooses the best the CPU has). Read by every kernel call on any thread, so
+// loads and stores are atomic (relaxed: the value is all that is shared).
 static int level = -1;
 
 int vp_kernels_level(void) {
-  if (level < 0) level = vp_cpu_has_avx512() ? 1 : 0;
-  return level;
+  int current = __atomic_load_n(&level, __ATOMIC_RELAXED);
+  if (current < 0) {
+    current = vp_cpu_has_avx512() ? 1 : 0;
+    __atomic_store_n(&level, current, __ATOMIC_RELAXED);
+  }
+  return current;
 }
 
 int vp_kernels_select(int wanted) {
-  level = wanted >= 1 && vp_cpu_has_avx512() ? 1 : 0;
-  return level;
+  int chosen = wanted >= 1 && vp_cpu_has_avx512() ? 1 : 0;
+  __atomic_store_n(&level, chosen, __ATOMIC_RELAXED);
+  return chosen;
 }
 
 #define CALL(NAME, ...) (vp_kernels_level() ? NAME##_avx512(__VA_ARGS__) : NAME##_avx2(__VA_ARGS__))
