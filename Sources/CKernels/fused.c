@@ -1,11 +1,13 @@
 #include <immintrin.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "vp_kernels.h"
 
 // The input gradient of a depthwise convolution for input rows [iy0, iy1) of one image, as a gather: each input
 // pixel sums its taps in the order vp_depthwise_backward's scatter adds them — output position (oy, ox)
-// ascending, starting from zero, one fused multiply-add per tap — so the two give the same bits.
+// ascending, starting from zero, one fused multiply-add per tap, with the scatter's loop over channels — so the
+// two give the same bits.
 void vp_depthwise_backward_rows(const float *gy, int gy_row0, int oh, int ow, const float *wt, int kh, int kw,
                                 int sh, int sw, int pad_top, int pad_left, float *gx, int h, int w, int c, int iy0,
                                 int iy1) {
@@ -22,31 +24,27 @@ void vp_depthwise_backward_rows(const float *gy, int gy_row0, int oh, int ow, co
       int ox1 = (ix + pad_left) / sw + 1;
       if (ox1 > ow) ox1 = ow;
       float *dst = gx + ((size_t)(iy - iy0) * w + ix) * c;
-      int j = 0;
-      for (; j + 8 <= c; j += 8) {
-        __m256 acc = _mm256_setzero_ps();
-        for (int oy = oy0; oy < oy1; oy++) {
-          const int ky = iy + pad_top - oy * sh;
-          const float *grow = gy + (size_t)(oy - gy_row0) * ow * c;
-          for (int ox = ox0; ox < ox1; ox++) {
-            const int kx = ix + pad_left - ox * sw;
-            acc = _mm256_fmadd_ps(_mm256_loadu_ps(grow + (size_t)ox * c + j),
-                                  _mm256_loadu_ps(wt + (size_t)(ky * kw + kx) * c + j), acc);
+      memset(dst, 0, sizeof(float) * (size_t)c);
+      for (int oy = oy0; oy < oy1; oy++) {
+        const int ky = iy + pad_top - oy * sh;
+        const float *grow = gy + (size_t)(oy - gy_row0) * ow * c;
+        for (int ox = ox0; ox < ox1; ox++) {
+          const int kx = ix + pad_left - ox * sw;
+          const float *g = grow + (size_t)ox * c;
+          const float *wp = wt + (size_t)(ky * kw + kx) * c;
+          // The scatter's loop, for one tap: the same fused multiply-add per element.
+          int j = 0;
+          for (; j + 16 <= c; j += 16) {
+            _mm256_storeu_ps(dst + j, _mm256_fmadd_ps(_mm256_loadu_ps(g + j), _mm256_loadu_ps(wp + j),
+                                                      _mm256_loadu_ps(dst + j)));
+            _mm256_storeu_ps(dst + j + 8, _mm256_fmadd_ps(_mm256_loadu_ps(g + j + 8), _mm256_loadu_ps(wp + j + 8),
+                                                          _mm256_loadu_ps(dst + j + 8)));
           }
+          for (; j + 8 <= c; j += 8)
+            _mm256_storeu_ps(dst + j, _mm256_fmadd_ps(_mm256_loadu_ps(g + j), _mm256_loadu_ps(wp + j),
+                                                      _mm256_loadu_ps(dst + j)));
+          for (; j < c; j++) dst[j] += g[j] * wp[j];
         }
-        _mm256_storeu_ps(dst + j, acc);
-      }
-      for (; j < c; j++) {
-        float acc = 0.0f;
-        for (int oy = oy0; oy < oy1; oy++) {
-          const int ky = iy + pad_top - oy * sh;
-          const float *grow = gy + (size_t)(oy - gy_row0) * ow * c;
-          for (int ox = ox0; ox < ox1; ox++) {
-            const int kx = ix + pad_left - ox * sw;
-            acc += grow[(size_t)ox * c + j] * wt[(size_t)(ky * kw + kx) * c + j];
-          }
-        }
-        dst[j] = acc;
       }
     }
   }
