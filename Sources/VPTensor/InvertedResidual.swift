@@ -73,13 +73,27 @@ public struct InvertedResidual: FrozenLayer {
 
   /// Whether `fusion` fuses anything in this block (otherwise the unfused layers are the better choice).
   public var fusesAnything: Bool {
-    fusion != .off && (expandInTile || projectInTile || expandBackwardInTile || projectBackwardInTile)
+    let pixels = Int.max
+    return (expand.map { inTile(exact: $0.pointwiseRowsAreExact, pixels: pixels) } ?? false)
+      || (expand.map { inTile(exact: $0.pointwiseBackwardRowsAreExact, pixels: pixels) } ?? false)
+      || inTile(exact: project.pointwiseRowsAreExact, pixels: pixels)
+      || inTile(exact: project.pointwiseBackwardRowsAreExact, pixels: pixels)
   }
 
-  var expandInTile: Bool { expand.map { fusion == .all || $0.pointwiseRowsAreExact } ?? false }
-  var projectInTile: Bool { fusion == .all || project.pointwiseRowsAreExact }
-  var expandBackwardInTile: Bool { expand.map { fusion == .all || $0.pointwiseBackwardRowsAreExact } ?? false }
-  var projectBackwardInTile: Bool { fusion == .all || project.pointwiseBackwardRowsAreExact }
+  /// With `.all`, OpenBLAS's 1×1 products run on tiles only when the block's output has at least this many pixels
+  /// per image: on the small maps (14×14, 7×7) a tile is a whole image, and per-image products whose weights
+  /// outweigh the activations (OpenBLAS packs them again for every call) were slower than the unfused layers.
+  public var minimumTiledBLASPixels = 28 * 28
+
+  /// Whether a 1×1 product (whose rows' bits are independent of the tiling when `exact`) runs on the tiles of a
+  /// block with `pixels` output pixels per image.
+  func inTile(exact: Bool, pixels: Int) -> Bool {
+    switch fusion {
+    case .off: return false
+    case .exact: return exact
+    case .all: return exact || pixels >= minimumTiledBLASPixels
+    }
+  }
 
   var hidden: Int { depthwise.inChannels }
   var stride: Int { depthwise.strideH }
@@ -124,6 +138,8 @@ public struct InvertedResidual: FrozenLayer {
     let c = hidden
     let p = padding(h: h, w: w)
     let (kh, kw, s) = (depthwise.kernelH, depthwise.kernelW, stride)
+    let expandInTile = expand.map { inTile(exact: $0.pointwiseRowsAreExact, pixels: oh * ow) } ?? false
+    let projectInTile = inTile(exact: project.pointwiseRowsAreExact, pixels: oh * ow)
     // The expansion, unless it runs in the tiles: whole, as the unfused layer.
     let expanded: FeatureMap? = expandInTile ? nil : expand?.forward(x, workspace: ws, tape: tape)
     let expandMask: UnsafeMutablePointer<UInt8>? = expandInTile && tape != nil ? ws.bytes(n * h * w * c) : nil
@@ -134,7 +150,6 @@ public struct InvertedResidual: FrozenLayer {
     let source = expanded ?? x
     let tile = tileRows(inputW: w, outputW: ow)
     let items = workItems(n: n, rows: oh, tile: tile, ws: ws)
-    let (expandInTile, projectInTile) = (self.expandInTile, self.projectInTile)
     Profiler.shared.measure("fwd fused \(expand?.inChannels ?? c)->\(c)->\(project.outChannels) s\(s) @\(h)") {
       depthwise.weight.withUnsafeBufferPointer { wb in
         depthwise.bias.withUnsafeBufferPointer { bb in
@@ -209,6 +224,9 @@ public struct InvertedResidual: FrozenLayer {
 
   public func backward(_ gy: FeatureMap, workspace ws: Workspace, tape: Tape) -> FeatureMap {
     let (n, oh, ow) = (gy.n, gy.h, gy.w)
+    let expandBackwardInTile =
+      expand.map { inTile(exact: $0.pointwiseBackwardRowsAreExact, pixels: oh * ow) } ?? false
+    let projectBackwardInTile = inTile(exact: project.pointwiseBackwardRowsAreExact, pixels: oh * ow)
     if projectBackwardInTile { _ = tape.pop() }  // the projection's record: linear, no mask
     // The shortcut's gradient: gy itself when the projection runs in the tiles (gy is then only read), else a
     // copy (the unfused projection consumes gy), as `Residual` does.
@@ -241,7 +259,6 @@ public struct InvertedResidual: FrozenLayer {
       let lo = rows.lowerBound + p.top - (kh - 1)
       return max(0, lo <= 0 ? 0 : (lo + s - 1) / s)..<min(oh, (rows.upperBound - 1 + p.top) / s + 1)
     }
-    let (expandBackwardInTile, projectBackwardInTile) = (self.expandBackwardInTile, self.projectBackwardInTile)
     Profiler.shared.measure("bwd fused \(expand?.inChannels ?? c)->\(c)->\(project.outChannels) s\(s) @\(h)") {
       flipped.withUnsafeBufferPointer { fb in
         zeros.withUnsafeBufferPointer { zb in

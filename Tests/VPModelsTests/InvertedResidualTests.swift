@@ -57,7 +57,7 @@ final class InvertedResidualTests: XCTestCase {
   func testMobileNetV2FullyFusedIsClose() throws {
     let all = try MobileNetV2.load(
       CheckpointWeights(path: requireAsset(ModelName.mobilenetV2.defaultWeights!)), fusion: .all)
-    XCTAssertTrue(all.body.layers[1...17].allSatisfy { $0 is InvertedResidual })
+    XCTAssertTrue(all.body.layers[1...17].allSatisfy { $0 is InvertedResidual })  // OpenBLAS tiled from 28×28 on
     let unfused = try XCTUnwrap(Self.unfused)
     let x = ModelFixtures.input(n: 3, size: 64)
     let loss = Self.lossGradient(classes: 1000, batch: 3)
@@ -103,14 +103,15 @@ final class InvertedResidualTests: XCTestCase {
   }
 
   func checkBlock(cin: Int, cout: Int, hidden: Int, stride: Int) {
-    for (h, w) in [(15, 13), (28, 28)] {
+    // One image: with two threads, its rows are split into segments that meet (and share expanded rows).
+    for (n, h, w) in [(3, 15, 13), (3, 28, 28), (1, 28, 27)] {
       for tileBytes in [1, 3 * 1024, 1 << 20] {
         let (fused, unfused) = Self.block(cin: cin, cout: cout, hidden: hidden, stride: stride, tileBytes: tileBytes)
         XCTAssertTrue(fused.fusesAnything)
         var seed: UInt64 = 3
         let x = Tensor(
-          shape: [3, h, w, cin],
-          data: (0..<(3 * h * w * cin)).map { _ in
+          shape: [n, h, w, cin],
+          data: (0..<(n * h * w * cin)).map { _ in
             seed = seed &* 6_364_136_223_846_793_005 &+ 1
             return Float(Int(seed >> 40) % 2001 - 1000) / 300
           })
