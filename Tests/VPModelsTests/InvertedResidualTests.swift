@@ -34,8 +34,7 @@ final class InvertedResidualTests: XCTestCase {
 
   /// Logits and input gradients of a VP step, fused and unfused, equal bit for bit: odd batch, two canvases,
   /// micro-batches on serial workers (one image each) and one micro-batch split over the threads.
-  func testMobileNetV2FusedIsBitIdentical() throws {
-    let (fused, unfused) = (try XCTUnwrap(Self.fused), try XCTUnwrap(Self.unfused))
+  func checkBitIdentical(_ fused: ImageClassifier, _ unfused: ImageClassifier, _ what: String) {
     for (side, microBatch) in [(224, 1), (224, 3), (64, 1), (64, 3)] {
       let x = ModelFixtures.input(n: 3, size: side)
       fused.microBatchOverride = microBatch
@@ -47,10 +46,24 @@ final class InvertedResidualTests: XCTestCase {
       let loss = Self.lossGradient(classes: 1000, batch: 3)
       let a = fused.inputGradient(x, lossGradient: loss)
       let b = unfused.inputGradient(x, lossGradient: loss)
-      XCTAssertTrue(a.logits.data == b.logits.data, "logits at \(side), micro-batch \(microBatch)")
-      XCTAssertTrue(a.gradient.data == b.gradient.data, "input gradient at \(side), micro-batch \(microBatch)")
-      XCTAssertTrue(fused.logits(x).data == b.logits.data, "inference logits at \(side)")
+      XCTAssertTrue(a.logits.data == b.logits.data, "\(what) logits at \(side), micro-batch \(microBatch)")
+      XCTAssertTrue(
+        a.gradient.data == b.gradient.data, "\(what) input gradient at \(side), micro-batch \(microBatch)")
+      XCTAssertTrue(fused.logits(x).data == b.logits.data, "\(what) inference logits at \(side)")
     }
+  }
+
+  func testMobileNetV2FusedIsBitIdentical() throws {
+    checkBitIdentical(try XCTUnwrap(Self.fused), try XCTUnwrap(Self.unfused), "MobileNetV2")
+  }
+
+  /// EfficientNet-Lite0 starts with the same two blocks (3×3 depthwise, "SAME" padding, 32→16, 16→96→24 s2).
+  func testEfficientNetLite0FusedIsBitIdentical() throws {
+    let path = try requireAsset(ModelName.efficientnetLite0.defaultWeights!)
+    let fused = try EfficientNetLite0.load(CheckpointWeights(path: path), fusion: .exact)
+    let unfused = try EfficientNetLite0.load(CheckpointWeights(path: path), fusion: .off)
+    XCTAssertEqual(fused.body.layers.enumerated().filter { $0.element is InvertedResidual }.map(\.offset), [1, 2])
+    checkBitIdentical(fused, unfused, "EfficientNet-Lite0")
   }
 
   /// Fusing OpenBLAS's products too (`VPBOOK_FUSED=all`) moves the last bits only.
