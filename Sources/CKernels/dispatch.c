@@ -9,6 +9,8 @@
                                      int, int, int, float *, int, int, uint8_t *, int, int, int);              \
   void vp_depthwise_backward_##SUFFIX(const float *, int, int, const float *, int, int, int, int, int, int,     \
                                       float *, int, int, int, int, int);                                       \
+  void vp_depthwise_backward_rows_##SUFFIX(const float *, int, int, int, const float *, int, int, int, int, int, \
+                                           int, float *, int, int, int, int, int);                             \
   void vp_bias_activation_##SUFFIX(float *, size_t, int, const float *, int, uint8_t *);                         \
   void vp_gemm_small_##SUFFIX(const float *, int, int, const float *, int, float *, const float *, int,         \
                               uint8_t *);                                                                       \
@@ -63,6 +65,12 @@ void vp_depthwise_forward(const float *x, int h, int w, int c, const float *wt, 
 void vp_depthwise_backward(const float *gy, int oh, int ow, const float *wt, int kh, int kw, int sh, int sw,
                            int pad_top, int pad_left, float *gx, int h, int w, int c, int n0, int n1) {
   CALL(vp_depthwise_backward, gy, oh, ow, wt, kh, kw, sh, sw, pad_top, pad_left, gx, h, w, c, n0, n1);
+}
+
+void vp_depthwise_backward_rows(const float *gy, int gy_row0, int oh, int ow, const float *wt, int kh, int kw,
+                                int sh, int sw, int pad_top, int pad_left, float *gx, int h, int w, int c, int iy0,
+                                int iy1) {
+  CALL(vp_depthwise_backward_rows, gy, gy_row0, oh, ow, wt, kh, kw, sh, sw, pad_top, pad_left, gx, h, w, c, iy0, iy1);
 }
 
 void vp_bias_activation(float *y, size_t rows, int c, const float *bias, int act, uint8_t *mask) {

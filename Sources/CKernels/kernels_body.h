@@ -111,6 +111,23 @@ void VP_FN(vp_depthwise_forward)(const float *x, int h, int w, int c, const floa
   }
 }
 
+// dst += g ⊙ w over c channels: one tap of the depthwise input gradient, one FMA per element.
+static inline void dw_tap(float *dst, const float *g, const float *wp, int c) {
+  int j = 0;
+  for (; j + 2 * VW <= c; j += 2 * VW) {
+    vstore(dst + j, vfma(vload(g + j), vload(wp + j), vload(dst + j)));
+    vstore(dst + j + VW, vfma(vload(g + j + VW), vload(wp + j + VW), vload(dst + j + VW)));
+  }
+  for (; j + VW <= c; j += VW) vstore(dst + j, vfma(vload(g + j), vload(wp + j), vload(dst + j)));
+#if VW == 16
+  if (j + 8 <= c) {
+    _mm256_storeu_ps(dst + j, _mm256_fmadd_ps(_mm256_loadu_ps(g + j), _mm256_loadu_ps(wp + j), _mm256_loadu_ps(dst + j)));
+    j += 8;
+  }
+#endif
+  for (; j < c; j++) dst[j] += g[j] * wp[j];
+}
+
 void VP_FN(vp_depthwise_backward)(const float *gy, int oh, int ow, const float *wt, int kh, int kw, int sh, int sw,
                                   int pad_top, int pad_left, float *gx, int h, int w, int c, int n0, int n1) {
   for (int n = n0; n < n1; n++) {
@@ -125,23 +142,40 @@ void VP_FN(vp_depthwise_backward)(const float *gy, int oh, int ow, const float *
           for (int kx = 0; kx < kw; kx++) {
             const int ix = ox * sw - pad_left + kx;
             if (ix < 0 || ix >= w) continue;
-            float *dst = image + ((size_t)iy * w + ix) * c;
-            const float *wp = wt + (size_t)(ky * kw + kx) * c;
-            int j = 0;
-            for (; j + 2 * VW <= c; j += 2 * VW) {
-              vstore(dst + j, vfma(vload(g + j), vload(wp + j), vload(dst + j)));
-              vstore(dst + j + VW, vfma(vload(g + j + VW), vload(wp + j + VW), vload(dst + j + VW)));
-            }
-            for (; j + VW <= c; j += VW) vstore(dst + j, vfma(vload(g + j), vload(wp + j), vload(dst + j)));
-#if VW == 16
-            if (j + 8 <= c) {
-              _mm256_storeu_ps(dst + j, _mm256_fmadd_ps(_mm256_loadu_ps(g + j), _mm256_loadu_ps(wp + j),
-                                                        _mm256_loadu_ps(dst + j)));
-              j += 8;
-            }
-#endif
-            for (; j < c; j++) dst[j] += g[j] * wp[j];
+            dw_tap(image + ((size_t)iy * w + ix) * c, g, wt + (size_t)(ky * kw + kx) * c, c);
           }
+        }
+      }
+    }
+  }
+}
+
+// The input gradient of a depthwise convolution for input rows [iy0, iy1) of one image, as a gather: each input
+// pixel sums its taps in the order vp_depthwise_backward's scatter adds them — output position (oy, ox)
+// ascending, starting from zero, one FMA per tap and element — so the two give the same bits.
+void VP_FN(vp_depthwise_backward_rows)(const float *gy, int gy_row0, int oh, int ow, const float *wt, int kh, int kw,
+                                       int sh, int sw, int pad_top, int pad_left, float *gx, int h, int w, int c,
+                                       int iy0, int iy1) {
+  (void)h;
+  for (int iy = iy0; iy < iy1; iy++) {
+    // oy·sh − pad_top + ky = iy with 0 ≤ ky < kh and 0 ≤ oy < oh.
+    int oy0 = iy + pad_top - (kh - 1);
+    oy0 = oy0 <= 0 ? 0 : (oy0 + sh - 1) / sh;
+    int oy1 = (iy + pad_top) / sh + 1;
+    if (oy1 > oh) oy1 = oh;
+    for (int ix = 0; ix < w; ix++) {
+      int ox0 = ix + pad_left - (kw - 1);
+      ox0 = ox0 <= 0 ? 0 : (ox0 + sw - 1) / sw;
+      int ox1 = (ix + pad_left) / sw + 1;
+      if (ox1 > ow) ox1 = ow;
+      float *dst = gx + ((size_t)(iy - iy0) * w + ix) * c;
+      memset(dst, 0, sizeof(float) * (size_t)c);
+      for (int oy = oy0; oy < oy1; oy++) {
+        const int ky = iy + pad_top - oy * sh;
+        const float *grow = gy + (size_t)(oy - gy_row0) * ow * c;
+        for (int ox = ox0; ox < ox1; ox++) {
+          const int kx = ix + pad_left - ox * sw;
+          dw_tap(dst, grow + (size_t)ox * c, wt + (size_t)(ky * kw + kx) * c, c);
         }
       }
     }

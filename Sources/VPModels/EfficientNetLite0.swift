@@ -10,12 +10,15 @@ public enum EfficientNetLite0 {
   ]
   static let epsilon: Float = 1e-3
 
-  public static func load(_ weights: any WeightSource) throws -> ImageClassifier {
-    try build(WeightReader(weights))
+  /// Builds the network from a state dict; `fusion`: which blocks run fused (see `MobileNetV2.load`).
+  public static func load(_ weights: any WeightSource, fusion: BlockFusion = .environment) throws -> ImageClassifier {
+    try build(WeightReader(weights), fusion: fusion)
   }
 
   /// Builds the network, reading (or, for a synthetic reader, inventing) every tensor.
-  public static func build(_ r: WeightReader, classes: Int = 1000) throws -> ImageClassifier {
+  public static func build(_ r: WeightReader, classes: Int = 1000, fusion: BlockFusion = .environment) throws
+    -> ImageClassifier
+  {
     var layers: [any FrozenLayer] = [
       try r.convBN(
         "_conv_stem", bn: "_bn0", inChannels: 3, outChannels: 32, kernel: 3, stride: 2, padding: .same,
@@ -27,23 +30,28 @@ public enum EfficientNetLite0 {
       for i in 0..<n {
         let p = "_blocks.\(index)"
         let hidden = cin * e
-        var body: [any FrozenLayer] = []
+        var expand: Conv2D? = nil
         if e != 1 {
-          body.append(
-            try r.convBN(
-              "\(p)._expand_conv", bn: "\(p)._bn0", inChannels: cin, outChannels: hidden, kernel: 1,
-              padding: .same, activation: .relu6, epsilon: epsilon))
+          expand = try r.convBN(
+            "\(p)._expand_conv", bn: "\(p)._bn0", inChannels: cin, outChannels: hidden, kernel: 1,
+            padding: .same, activation: .relu6, epsilon: epsilon)
         }
         let stride = i == 0 ? s : 1
-        body.append(
-          try r.convBN(
-            "\(p)._depthwise_conv", bn: "\(p)._bn1", inChannels: hidden, outChannels: hidden, kernel: k,
-            stride: stride, padding: .same, groups: hidden, activation: .relu6, epsilon: epsilon))
-        body.append(
-          try r.convBN(
-            "\(p)._project_conv", bn: "\(p)._bn2", inChannels: hidden, outChannels: c, kernel: 1, padding: .same,
-            activation: .identity, epsilon: epsilon))
-        layers.append(stride == 1 && cin == c ? Residual(body: Sequential(body)) : Sequential(body))
+        let depthwise = try r.convBN(
+          "\(p)._depthwise_conv", bn: "\(p)._bn1", inChannels: hidden, outChannels: hidden, kernel: k,
+          stride: stride, padding: .same, groups: hidden, activation: .relu6, epsilon: epsilon)
+        let project = try r.convBN(
+          "\(p)._project_conv", bn: "\(p)._bn2", inChannels: hidden, outChannels: c, kernel: 1, padding: .same,
+          activation: .identity, epsilon: epsilon)
+        let residual = stride == 1 && cin == c
+        let fused = InvertedResidual(
+          expand: expand, depthwise: depthwise, project: project, residual: residual, fusion: fusion)
+        if fused.fusesAnything {
+          layers.append(fused)
+        } else {
+          let body: [any FrozenLayer] = (expand.map { [$0] } ?? []) + [depthwise, project]
+          layers.append(residual ? Residual(body: Sequential(body)) : Sequential(body))
+        }
         cin = c
         index += 1
       }

@@ -58,10 +58,12 @@ public enum BLASKernels {
     vp_kernels_select(portable || forced == "avx2" ? 0 : 1)
   }
 
-  /// The kernels that ran, for reports and manifests: OpenBLAS's set, vpbook's own, and whether the portable
-  /// mode pinned them.
+  /// The kernels that ran, for reports, manifests and the block cache's key: OpenBLAS's set, vpbook's own,
+  /// `VPBOOK_FUSED=all` (the one fusion that changes bits), and whether the portable mode pinned them.
   public static var summary: String {
-    "OpenBLAS \(current); vpbook's own \(own)" + (isPortable ? "; portable mode" : "")
+    "OpenBLAS \(current); vpbook's own \(own)"
+      + (BlockFusion.environment == .all ? "; blocks fused on OpenBLAS tiles" : "")
+      + (isPortable ? "; portable mode" : "")
   }
 
   /// Chooses vpbook's own kernels (`selectOwn`) and executes this process again with the preferred OpenBLAS

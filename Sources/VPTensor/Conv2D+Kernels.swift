@@ -100,26 +100,41 @@ extension Conv2D {
     _ mask: UnsafeMutablePointer<UInt8>?, _ ws: Workspace
   ) {
     let (cin, cout) = (inChannels, outChannels)
-    let act = activation
-    if Self.prefersSmallKernel(k: cin, n: cout) {
-      weightT.withUnsafeBufferPointer { wt in
-        ws.forChunks(x.rows, size: Self.chunkRows(outputs: cout)) { r in
-          vp_gemm_small(
-            x.pointer + r.lowerBound * cin, Int32(r.count), Int32(cin), wt.baseAddress!, Int32(cout),
-            y.pointer + r.lowerBound * cout, b, act.code, mask.map { $0 + r.lowerBound * cout })
-        }
-      }
-      return
-    }
     ws.forChunks(x.rows, size: Self.chunkRows(outputs: cout)) { r in
-      let yr = y.pointer + r.lowerBound * cout
-      BLAS.sgemm(
-        transA: false, transB: true, m: r.count, n: cout, k: cin, a: x.pointer + r.lowerBound * cin, lda: cin,
-        b: w, ldb: cin, c: yr, ldc: cout)
-      Elementwise.biasActivation(
-        yr, rows: r.count, channels: cout, bias: b, activation: act, mask: mask.map { $0 + r.lowerBound * cout })
+      pointwiseRows(
+        x.pointer + r.lowerBound * cin, rows: r.count, into: y.pointer + r.lowerBound * cout,
+        mask: mask.map { $0 + r.lowerBound * cout })
     }
   }
+
+  /// Rows of a 1×1 convolution's output, `y = act(x · W + b)` for `rows` rows of `x`: one call of the routine
+  /// the forward pass runs on each of its chunks (the small-matrix kernel or OpenBLAS + the epilogue).
+  ///
+  /// With the small-matrix kernel (`pointwiseRowsAreExact`) each output row's bits do not depend on which rows
+  /// are computed together; OpenBLAS's do (it picks other kernels for small matrices).
+  func pointwiseRows(
+    _ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<UInt8>?
+  ) {
+    let (cin, cout) = (inChannels, outChannels)
+    bias.withUnsafeBufferPointer { bb in
+      let b = bb.baseAddress!
+      if Self.prefersSmallKernel(k: cin, n: cout) {
+        weightT.withUnsafeBufferPointer { wt in
+          vp_gemm_small(x, Int32(rows), Int32(cin), wt.baseAddress!, Int32(cout), y, b, activation.code, mask)
+        }
+        return
+      }
+      weight.withUnsafeBufferPointer { wb in
+        BLAS.sgemm(
+          transA: false, transB: true, m: rows, n: cout, k: cin, a: x, lda: cin, b: wb.baseAddress!, ldb: cin, c: y,
+          ldc: cout)
+      }
+      Elementwise.biasActivation(y, rows: rows, channels: cout, bias: b, activation: activation, mask: mask)
+    }
+  }
+
+  /// Whether `pointwiseRows` gives each row the same bits however the rows are grouped into calls.
+  var pointwiseRowsAreExact: Bool { Self.prefersSmallKernel(k: inChannels, n: outChannels) }
 
   private func pointwiseBackward(
     _ gy: FeatureMap, _ gx: FeatureMap, _ w: UnsafePointer<Float>, _ mask: UnsafeMutablePointer<UInt8>?,
@@ -127,17 +142,32 @@ extension Conv2D {
   ) {
     let (cin, cout) = (inChannels, outChannels)
     ws.forChunks(gy.rows, size: Self.chunkRows(outputs: cin)) { r in
-      let g = gy.pointer + r.lowerBound * cout
-      if let m = mask { Elementwise.applyMask(g, m + r.lowerBound * cout, count: r.count * cout) }
+      pointwiseBackwardRows(
+        gy.pointer + r.lowerBound * cout, rows: r.count, mask: mask.map { $0 + r.lowerBound * cout },
+        into: gx.pointer + r.lowerBound * cin)
+    }
+  }
+
+  /// Rows of a 1×1 convolution's input gradient: `g` (`rows × C_out`) masked in place by the activation's
+  /// derivative, then `gx = g · Wᵀ`; the routine the backward pass runs on each of its chunks.
+  func pointwiseBackwardRows(
+    _ g: UnsafeMutablePointer<Float>, rows: Int, mask: UnsafePointer<UInt8>?, into gx: UnsafeMutablePointer<Float>
+  ) {
+    let (cin, cout) = (inChannels, outChannels)
+    if let m = mask { Elementwise.applyMask(g, m, count: rows * cout) }
+    weight.withUnsafeBufferPointer { wb in
+      let w = wb.baseAddress!
       if Self.prefersSmallKernel(k: cout, n: cin) {
-        vp_gemm_small(g, Int32(r.count), Int32(cout), w, Int32(cin), gx.pointer + r.lowerBound * cin, nil, 0, nil)
+        vp_gemm_small(g, Int32(rows), Int32(cout), w, Int32(cin), gx, nil, 0, nil)
         return
       }
       BLAS.sgemm(
-        transA: false, transB: false, m: r.count, n: cin, k: cout, a: g, lda: cout, b: w, ldb: cin,
-        c: gx.pointer + r.lowerBound * cin, ldc: cin)
+        transA: false, transB: false, m: rows, n: cin, k: cout, a: g, lda: cout, b: w, ldb: cin, c: gx, ldc: cin)
     }
   }
+
+  /// Whether `pointwiseBackwardRows` gives each row the same bits however the rows are grouped into calls.
+  var pointwiseBackwardRowsAreExact: Bool { Self.prefersSmallKernel(k: outChannels, n: inChannels) }
 
   // MARK: - General convolution: im2col on row chunks + GEMM
 

@@ -9,6 +9,7 @@
 //   swift run -c release vpbench --prompts [--quick]   # every prompt family's cost around MobileNetV2's step
 //   swift run -c release vpbench --conv [--quick] [--batch N]   # ResNet-18's 3×3 convolutions: im2col vs Winograd
 //   swift run -c release vpbench --own-kernels [--repeat N]   # vpbook's own kernels: AVX2 build vs AVX-512 build
+//   swift run -c release vpbench --fusion [--quick] [--repeat N]   # MobileNetV2 unfused vs fused, alternated
 //
 // ViT-B/32 and ViT-B/16 (made-up weights of the real size) run with --vit or --model vit_b_32 / vit_b_16, at
 // their checkpoint's 224 and at 128 (the positional embedding interpolated to 8×8 or 4×4 patches): a ViT-B/16
@@ -103,6 +104,47 @@ func vpStep(_ model: ImageClassifier, _ x: Tensor, mapped idx: [Int]) -> Tensor 
 }
 
 let mapped = (0..<10).map { $0 * 100 }
+
+// MobileNetV2 with its inverted-residual blocks unfused, fused where the bits stay the same (the default) and
+// fused with OpenBLAS's products on tiles too (`VPBOOK_FUSED=all`), in one process: rounds alternate the three
+// models, so a busy machine's load hits them alike. Best and median images/s of the VP step and the forward pass.
+if arguments.contains("--fusion") {
+  print("vpbench --fusion — \(cpuDescription()); threads \(Parallel.threadCount), \(BLAS.configuration)")
+  let path = try Assets.path(ModelName.mobilenetV2.defaultWeights!)
+  let variants: [(String, BlockFusion)] = [("unfused", .off), ("fused", .exact), ("fused all", .all)]
+  let models = try variants.map { try MobileNetV2.load(CheckpointWeights(path: path), fusion: $0.1) }
+  let rounds = max(repeats, 1) * 3
+  for s in quick
+    ? [Setting(canvas: 128, batch: 16)] : [Setting(canvas: 224, batch: 32), Setting(canvas: 128, batch: 64)]
+  {
+    let x = input(s.batch, s.canvas)
+    var step = [[Double]](repeating: [], count: models.count)
+    var forward = [[Double]](repeating: [], count: models.count)
+    for m in models { _ = vpStep(m, x, mapped: mapped) }
+    func seconds(_ body: () -> Void) -> Double {
+      let start = DispatchTime.now().uptimeNanoseconds
+      body()
+      return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+    for _ in 0..<rounds {
+      for (i, m) in models.enumerated() {
+        step[i].append(seconds { _ = vpStep(m, x, mapped: mapped) })
+        forward[i].append(seconds { _ = m.logits(x) })
+      }
+    }
+    func rates(_ t: [Double]) -> (best: Double, median: Double) {
+      let r = t.map { Double(s.batch) / $0 }.sorted()
+      return (r.last!, r[r.count / 2])
+    }
+    print("canvas \(s.canvas), batch \(s.batch), \(rounds) alternated rounds: img/s best (median)")
+    for (i, v) in variants.enumerated() {
+      let (a, b) = (rates(step[i]), rates(forward[i]))
+      let name = v.0.padding(toLength: 10, withPad: " ", startingAt: 0)
+      print(String(format: "  %@ step %6.1f (%6.1f)   fwd %6.1f (%6.1f)", name, a.best, a.median, b.best, b.median))
+    }
+  }
+  exit(0)
+}
 
 // ResNet-18's 3×3 stride-1 convolutions alone, one thread, at the micro-batch a worker runs (two 224² images'
 // worth of pixels): the im2col path against Winograd F(4×4, 3×3), forward (with the ReLU's mask, as in a VP

@@ -52,6 +52,21 @@ final class PortableModeTests: XCTestCase {
     XCTAssertTrue(clash.stderr.contains("portable mode needs"), clash.stderr)
   }
 
+  /// `VPBOOK_FUSED=all` changes the last bits, so the kernels summary (and with it the block cache's key) names
+  /// it; portable mode ignores it, since a portable run's numbers must not depend on it.
+  func testFusingOnOpenBLASTilesIsNamedAndPortableModeIgnoresIt() throws {
+    try requireAssets()
+    try requireAVX2()
+    let scratch = try Scratch()
+    let (fused, portable) = (scratch.path("fused.json"), scratch.path("portable.json"))
+    let a = try runVPBook(Self.train + ["--json", fused], environment: ["VPBOOK_FUSED": "all"])
+    XCTAssertEqual(a.status, 0, a.stderr)
+    XCTAssertTrue((try report(fused)["kernels"] as? String ?? "").hasSuffix("; blocks fused on OpenBLAS tiles"))
+    let b = try runVPBook(Self.train + ["--portable", "--json", portable], environment: ["VPBOOK_FUSED": "all"])
+    XCTAssertEqual(b.status, 0, b.stderr)
+    XCTAssertEqual(try report(portable)["kernels"] as? String, "OpenBLAS Haswell; vpbook's own AVX2/FMA; portable mode")
+  }
+
   /// A notebook's `portable: true` switches the run to portable mode: the appendix and the manifest say so,
   /// and blocks cached under other kernels run again.
   func testANotebookAsksForPortableModeInItsFrontMatter() throws {

@@ -60,6 +60,18 @@ final class KernelDispatchTests: XCTestCase {
           return gx
         }
         assertSameBits(gx.avx2, gx.avx512, "depthwise backward c \(c) k \(k) s \(s)")
+        // The fused blocks' gather for rows 2..<7 of image 1 gives the scatter's bits, in both builds.
+        let rows = bothBuilds { () -> [Float] in
+          var part = [Float](repeating: .nan, count: 5 * w * c)
+          gy.withUnsafeBufferPointer { g in
+            vp_depthwise_backward_rows(
+              g.baseAddress! + oh * ow * c, 0, Int32(oh), Int32(ow), wt, Int32(k), Int32(k), Int32(s), Int32(s),
+              Int32(k / 2), Int32(k / 2), &part, Int32(h), Int32(w), Int32(c), 2, 7)
+          }
+          return part
+        }
+        assertSameBits(rows.avx2, rows.avx512, "depthwise backward rows c \(c) k \(k) s \(s)")
+        assertSameBits(rows.avx2, Array(gx.avx2[(h * w * c + 2 * w * c)..<(h * w * c + 7 * w * c)]), "gather = scatter")
       }
     }
   }

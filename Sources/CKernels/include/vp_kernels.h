@@ -71,3 +71,13 @@ void vp_winograd_f43_output_adjoint(const float *gy, int oh, int ow, int c, int 
 /// (then the odd ones) may be split over threads, and the sums come out in the same order however they are split.
 void vp_winograd_f43_input_adjoint(const float *z, size_t stride, int c, int tiles_h, int tiles_w, int row0, int row1,
                                    int parity, float *gx, int h, int w, int pad_top, int pad_left);
+
+// Fused inverted-residual blocks (InvertedResidual.swift).
+
+/// Input gradient of a depthwise convolution for the input rows [iy0, iy1) of one image, written to gx (row iy at
+/// gx + (iy − iy0)·w·c). A gather that adds each pixel's taps in the order of vp_depthwise_backward's scatter
+/// (output position ascending, from zero, one FMA each), so the bits are the same. `gy` holds the output-gradient
+/// rows from gy_row0 on (row oy at gy + (oy − gy_row0)·ow·c): every row a tap of [iy0, iy1) reads.
+void vp_depthwise_backward_rows(const float *gy, int gy_row0, int oh, int ow, const float *wt, int kh, int kw,
+                                int sh, int sw, int pad_top, int pad_left, float *gx, int h, int w, int c, int iy0,
+                                int iy1);
