@@ -164,7 +164,7 @@ public struct InvertedResidual: FrozenLayer {
               i + 1 < items.count && items[i + 1].image == image
               ? Self.inputRows(items[i + 1].rows, k: kh, s: s, p: p.top, height: h).lowerBound : h
             var window = RowWindow(rowFloats: w * c, capacity: expandInTile ? min(inputs.count, tile * s + kh) : 0)
-            let dwTile = projectInTile ? UnsafeMutablePointer<Float>.allocate(capacity: tile * ow * c) : nil
+            let dwTile = projectInTile ? Workspace.allocateFloats(tile * ow * c) : nil
             defer {
               window.deallocate()
               dwTile?.deallocate()
@@ -273,7 +273,7 @@ public struct InvertedResidual: FrozenLayer {
                 rowFloats: ow * c, capacity: projectBackwardInTile ? min(gdRows.count, tile / s + kh) : 0)
               let geTile =
                 expand != nil && expandBackwardInTile
-                ? UnsafeMutablePointer<Float>.allocate(capacity: tile * w * c) : nil
+                ? Workspace.allocateFloats(tile * w * c) : nil
               defer {
                 window.deallocate()
                 geTile?.deallocate()
@@ -349,7 +349,7 @@ struct RowWindow {
   init(rowFloats: Int, capacity: Int) {
     self.rowFloats = rowFloats
     self.capacity = capacity
-    buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(1, capacity * rowFloats))
+    buffer = Workspace.allocateFloats(capacity * rowFloats)
   }
 
   func deallocate() { buffer.deallocate() }

@@ -71,6 +71,13 @@ public final class Workspace {
   /// 512-bit load of a feature map straddle two cache lines (`vpbench --own-kernels`, docs/PERFORMANCE.md).
   static let alignment = 64
 
+  /// A new uninitialised float buffer of `count` elements on a 64-byte boundary, outside any workspace (free it
+  /// with `deallocate()`): for scratch buffers that kernels stream through.
+  public static func allocateFloats(_ count: Int) -> UnsafeMutablePointer<Float> {
+    UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: alignment)
+      .bindMemory(to: Float.self, capacity: max(count, 1))
+  }
+
   /// An uninitialised float buffer of `count` elements.
   public func floats(_ count: Int) -> UnsafeMutablePointer<Float> {
     let key = max(count, 1)
@@ -80,8 +87,7 @@ public final class Workspace {
     }
     heldBytes += key * 4
     peakBytes = max(peakBytes, heldBytes)
-    return UnsafeMutableRawPointer.allocate(byteCount: key * 4, alignment: Self.alignment)
-      .bindMemory(to: Float.self, capacity: key)
+    return Self.allocateFloats(key)
   }
 
   /// Returns a buffer obtained from `floats(count)`.
