@@ -51,6 +51,9 @@ public enum BLASKernels {
   /// `VPBOOK_OWN_KERNELS=avx2`.
   public static var own: String { vp_kernels_level() == 1 ? "AVX-512" : "AVX2/FMA" }
 
+  /// Whether the CPU (and the OS) support the AVX-512 subsets vpbook's AVX-512 build needs (F, BW, VL, DQ).
+  public static var cpuHasAVX512: Bool { vp_cpu_has_avx512() == 1 }
+
   /// Chooses the build of vpbook's own kernels: AVX2 when `portable` or `VPBOOK_OWN_KERNELS=avx2`, else the best
   /// the CPU has. Called by `ensure`, before any work.
   public static func selectOwn(portable: Bool) {

@@ -26,14 +26,14 @@ struct Setting {
   var batch: Int
 }
 
-/// The CPU's model name and whether it has AVX-512 (`/proc/cpuinfo`).
+/// The CPU's model name (`/proc/cpuinfo`), whether it has the AVX-512 vpbook's AVX-512 build needs, and which build runs.
 func cpuDescription() -> String {
   guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "unknown CPU" }
   let name =
     text.split(separator: "\n").first { $0.hasPrefix("model name") }?.split(separator: ":").last
     .map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
-  let avx512 = text.contains(" avx512f")
-  return "\(name), \(avx512 ? "AVX-512 available" : "AVX2 (no AVX-512)"); vpbook's own kernels: \(BLASKernels.own)"
+  let avx512 = BLASKernels.cpuHasAVX512 ? "AVX-512 available" : "AVX2 (no AVX-512)"
+  return "\(name), \(avx512); vpbook's own kernels: \(BLASKernels.own)"
 }
 
 func peakRSSMegabytes() -> Double {
@@ -198,7 +198,7 @@ if arguments.contains("--conv") {
 // 16; two keep the feature maps out of L2 as in a real step). Alternated, best of the repeats.
 if arguments.contains("--own-kernels") {
   print("vpbench --own-kernels — \(cpuDescription()); one thread")
-  guard vp_cpu_has_avx512() == 1 else {
+  guard BLASKernels.cpuHasAVX512 else {
     print("this CPU has no AVX-512: only the AVX2 build runs")
     exit(0)
   }
