@@ -11,7 +11,7 @@ extension Experiment {
   public func zeroShot(prompt promptConfig: PromptConfig, mapping config: MappingConfig = MappingConfig(.flm))
     throws -> RunResult
   {
-    try check(promptConfig)
+    try checkForwardPasses(promptConfig, "zero-shot")
     try Self.checkZeroShot(config)
     let started = Date()
     let prompt = promptConfig.makePrompt(normalization: model.normalization, seed: 0)
@@ -27,6 +27,18 @@ extension Experiment {
       name: RunMethod.zeroShot(config).label, seed: 0, prompt: promptConfig, mapping: mapping, training: nil,
       outcome: EpochLoop.Outcome(history: [], selectedEpoch: 0, final: final), started: started,
       remapSeconds: remap, trainImagesPerSecond: 0, trainableParameters: 0)
+  }
+
+  /// What a run of forward passes alone (in batches of 64, as `forEachBatch` makes them) is checked for before
+  /// it starts: the prompt and the model's input side, and the memory of a batch — its images on the canvas and
+  /// the model's activations.
+  func checkForwardPasses(_ promptConfig: PromptConfig, _ what: String) throws {
+    try check(promptConfig)
+    let canvas = promptConfig.canvas
+    try requireMemory(promptConfig.batchBytes(64), "\(what): a batch of 64 images on a \(canvas) px canvas needs", "")
+    try requireMemory(
+      model.peakBytes(side: canvas, batch: 64, inputGradient: false),
+      "\(what): \(model.name)'s forward pass over 64 images on a \(canvas) px canvas needs", "")
   }
 
   /// Throws unless `config` is a mapping a zero-shot run can use: computed at most once and not trained.
@@ -46,10 +58,8 @@ extension Experiment {
   /// the epoch is selected on the validation split.
   public func linearProbe(prompt promptConfig: PromptConfig, training: TrainingConfig, seed: UInt64) throws -> RunResult
   {
-    try check(promptConfig)
+    try checkForwardPasses(promptConfig, "baseline")
     try training.validate()
-    try requireMemory(
-      promptConfig.batchBytes(64), "baseline: a batch of 64 images on a \(promptConfig.canvas) px canvas needs", "")
     let started = Date()
     let prompt = promptConfig.makePrompt(normalization: model.normalization, seed: seed)
     let learner = LinearProbeLearner(experiment: self, prompt: prompt, training: training, seed: seed)

@@ -66,6 +66,8 @@ public final class ImageClassifier: @unchecked Sendable {
   public var microBatchOverride: Int? = ProcessInfo.processInfo.environment["VPBOOK_MICROBATCH"].flatMap(Int.init)
   private var workspaces: [Workspace] = []
   private let lock = NSLock()
+  /// `probedBytesPerImage`'s measurement, once per model.
+  private var probed: (forward: Double, step: Double)?
 
   public var classCount: Int { head.outFeatures }
   public var featureCount: Int { head.inFeatures }
@@ -117,6 +119,70 @@ public final class ImageClassifier: @unchecked Sendable {
   ) -> (logits: Tensor, gradient: Tensor) {
     let r = run(x, features: false, lossGradient: lossGradient)
     return (r.output, r.gradient!)
+  }
+
+  /// What the model holds at its peak over a batch of `batch` images at `side × side` px (bytes, an estimate):
+  /// the images of the micro-batches the workers hold at once, each with its activations — with
+  /// `inputGradient` everything a visual-prompting step keeps for the backward pass, otherwise a forward pass's
+  /// — and a transformer's attention scratch (`2·T²` floats per concurrent (image, head) task, allocated outside
+  /// the workspaces). Per image it scales `probedBytesPerImage` — one image's measured peak at `probeSide` —
+  /// with the pixels (convolutional networks) or the tokens (transformers): every activation has one row per
+  /// pixel or token. Checked before training and before the baselines' passes, so that a canvas too large for
+  /// the machine is an error, not an allocation failure or an out-of-memory kill.
+  public func peakBytes(side: Int, batch: Int, inputGradient: Bool) -> Double {
+    let mb = min(max(1, batch), microBatch(h: side, w: side))
+    let workers = min(Parallel.threadCount, (max(1, batch) + mb - 1) / mb)
+    let probed = probedBytesPerImage()
+    let perImage = (inputGradient ? probed.step : probed.forward) * units(side: side) / units(side: probeSide)
+    var bytes = Double(workers * mb) * perImage
+    if let patches {
+      let tokens = Double((side / patches.patchSize) * (side / patches.patchSize) + 1)
+      bytes += Double(Parallel.threadCount) * 2 * tokens * tokens * 4
+    }
+    return bytes
+  }
+
+  /// The side `probedBytesPerImage` measures at: 224 px, or the nearest whole grid of a transformer's patches.
+  public var probeSide: Int {
+    guard let patches else { return 224 }
+    return max(1, (224 + patches.patchSize / 2) / patches.patchSize) * patches.patchSize
+  }
+
+  /// Pixels, or tokens with the class token, of a `side × side` input: what the activations scale with.
+  private func units(side: Int) -> Double {
+    guard let patches else { return Double(side) * Double(side) }
+    let g = side / patches.patchSize
+    return Double(g * g + 1)
+  }
+
+  /// The peak bytes of one image at `probeSide` in a fresh workspace: a forward pass, and a visual-prompting
+  /// step (the forward pass with the record its input gradient needs, then the backward pass). Measured once and
+  /// kept; the probe reads zeros and writes only its own buffers, so nothing the model computes changes.
+  public func probedBytesPerImage() -> (forward: Double, step: Double) {
+    lock.lock()
+    defer { lock.unlock() }
+    if let probed { return probed }
+    let side = probeSide
+    func pass(tape: Tape?) -> Double {
+      let ws = Workspace(parallel: false)
+      let x = ws.featureMap(n: 1, h: side, w: side, c: 3)
+      x.pointer.update(repeating: 0, count: x.count)
+      let f = body.forward(x, workspace: ws, tape: tape)
+      ws.release(x)
+      let pooled = pool.forward(f, workspace: ws, tape: tape)
+      ws.release(f)
+      if let tape {
+        let gp = ws.featureMap(n: 1, h: 1, w: 1, c: featureCount)
+        gp.pointer.update(repeating: 0, count: gp.count)
+        let gf = pool.backward(gp, workspace: ws, tape: tape)
+        ws.release(body.backward(gf, workspace: ws, tape: tape))
+      }
+      ws.release(pooled)
+      return Double(ws.peakBytes)
+    }
+    let result = (forward: pass(tape: nil), step: pass(tape: Tape()))
+    probed = result
+    return result
   }
 
   func microBatch(h: Int, w: Int) -> Int {

@@ -206,6 +206,21 @@ final class CommandLineTests: XCTestCase {
     XCTAssertEqual(batch.status, 1, batch.stderr)
     XCTAssertTrue(
       batch.stderr.contains("training: a batch of 1777 images on a 224 px canvas needs "), batch.stderr)
+    // Two images on a 2048 px canvas fit (300 MB), the activations MobileNetV2 keeps for their input gradient do
+    // not (several GB): refused before the model runs, not an allocation failure or an out-of-memory kill.
+    let activations = try run(
+      [
+        "train", "--data", "digits", "--per-class", "2", "--val", "0", "--test", "2", "--canvas", "2048", "--image",
+        "16", "--batch", "2", "--quiet",
+      ], environment: ["VPBOOK_MEMORY_LIMIT": "1G"])
+    XCTAssertEqual(activations.status, 1, activations.stderr)
+    XCTAssertTrue(
+      activations.stderr.contains("Error: training: a step of mobilenet_v2 over 2 images on a 2048 px canvas needs "),
+      activations.stderr)
+    XCTAssertTrue(
+      activations.stderr.contains(" for the activations its input gradient keeps, more than the 1.0 GB available"),
+      activations.stderr)
+    XCTAssertEqual(activations.stdout, "", "training started")
   }
 
   /// `kill -9` while `vpbook run` writes a large report: whatever moment it dies, each of the report and the

@@ -19,20 +19,32 @@ extension VisualPrompt {
 }
 
 extension Experiment {
-  /// Trains a prompt (and the mapping's parameters, if any) and evaluates it.
-  public func run(
-    prompt promptConfig: PromptConfig, mapping mappingConfig: MappingConfig, training: TrainingConfig, seed: UInt64
-  ) throws -> RunResult {
+  /// Everything a training request is checked for before anything runs (a run and a search trial alike): the
+  /// prompt and the model's input side, the training settings, the data's image side, and the memory of a
+  /// batch — its images on the canvas, and the activations the model keeps for their input gradient.
+  func checkTraining(_ promptConfig: PromptConfig, _ training: TrainingConfig) throws {
     try check(promptConfig)
     try training.validate()
-    try requireMemory(
-      promptConfig.batchBytes(min(training.batchSize, train.count)),
-      "training: a batch of \(min(training.batchSize, train.count)) images on a \(promptConfig.canvas) px canvas needs",
-      "")
     guard promptConfig.imageSide == train.side else {
       throw EngineError(
         "prompt: the data was prepared at \(train.side) px but the prompt places \(promptConfig.imageSide) px images")
     }
+    let batch = min(training.batchSize, train.count)
+    let canvas = promptConfig.canvas
+    let images = batch == 1 ? "1 image" : "\(batch) images"
+    try requireMemory(
+      promptConfig.batchBytes(batch), "training: a batch of \(images) on a \(canvas) px canvas needs", "")
+    try requireMemory(
+      model.peakBytes(side: canvas, batch: batch, inputGradient: true),
+      "training: a step of \(model.name) over \(images) on a \(canvas) px canvas needs",
+      "for the activations its input gradient keeps")
+  }
+
+  /// Trains a prompt (and the mapping's parameters, if any) and evaluates it.
+  public func run(
+    prompt promptConfig: PromptConfig, mapping mappingConfig: MappingConfig, training: TrainingConfig, seed: UInt64
+  ) throws -> RunResult {
+    try checkTraining(promptConfig, training)
     let started = Date()
     let prompt = promptConfig.makePrompt(normalization: model.normalization, seed: seed)
     let mapping = try LabelMapping(

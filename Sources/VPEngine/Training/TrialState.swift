@@ -169,12 +169,7 @@ extension Experiment {
     prompt promptConfig: PromptConfig, mapping mappingConfig: MappingConfig, training: TrainingConfig, seed: UInt64,
     from state: TrialState?, through end: Int
   ) throws -> TrialState {
-    try check(promptConfig)
-    try training.validate()
-    guard promptConfig.imageSide == train.side else {
-      throw EngineError(
-        "prompt: the data was prepared at \(train.side) px but the prompt places \(promptConfig.imageSide) px images")
-    }
+    try checkTraining(promptConfig, training)
     let start = state?.epochs ?? 0
     guard start <= end, end <= training.epochs, end > 0 else {
       throw EngineError("trial: cannot train from epoch \(start) through \(end) of \(training.epochs)")
