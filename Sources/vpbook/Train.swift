@@ -50,8 +50,11 @@ struct Train: ParsableCommand {
     experiment.testEveryEpoch = request.testCurve
     let bar = ProgressBar(enabled: !request.quiet)
     experiment.progress = { bar.update($0) }
+    let epochs = request.training.epochs
+    // A zero-shot run trains nothing: no epochs to announce.
+    let budget = request.method.isSeeded ? ", \(epochs) epoch\(epochs == 1 ? "" : "s")" : ""
     note(
-      "\(classifier.name) on \(request.data.name): \(split.train.count) train / \(split.validation?.count ?? 0) val / \(split.test.count) test images, \(split.train.classCount) classes; \(request.method.label), \(request.training.epochs) epoch\(request.training.epochs == 1 ? "" : "s")"
+      "\(classifier.name) on \(request.data.name): \(split.train.count) train / \(split.validation?.count ?? 0) val / \(split.test.count) test images, \(split.train.classCount) classes; \(request.method.label)\(budget)"
     )
     var results: [RunResult] = []
     for seed in request.method.isSeeded ? request.seeds : [request.seeds[0]] {

@@ -189,6 +189,8 @@ final class CLIPCommandTests: XCTestCase {
       "identity", "--quiet", "--json", zero,
     ])
     XCTAssertEqual(baseline.status, 0, baseline.stderr)
+    XCTAssertTrue(baseline.stderr.contains("10 classes; zero-shot"), baseline.stderr)
+    XCTAssertFalse(baseline.stderr.contains("epoch"), "a zero-shot run trains no epochs: \(baseline.stderr)")
     let zeroReport =
       try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: zero))) as! [String: Any]
     let zeroRun = (zeroReport["results"] as! [[String: Any]])[0]
