@@ -21,6 +21,52 @@ public struct FrequencyMatrix: Codable, Sendable, Equatable {
     self.counts = counts
   }
 
+  // JSON (results, manifests, caches, a search's trial states): the non-zero entries only, `indices` into the
+  // row-major counts and their `values` — a few hundred training images fill a few hundred of `sources × targets`
+  // cells (30 000 for 30 classes). The dense `counts` of older files is still read.
+  private enum CodingKeys: String, CodingKey { case sources, targets, indices, values, counts }
+
+  public init(from decoder: Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    sources = try c.decode(Int.self, forKey: .sources)
+    targets = try c.decode(Int.self, forKey: .targets)
+    guard sources >= 0, targets >= 0, sources.multipliedReportingOverflow(by: targets).overflow == false else {
+      throw DecodingError.dataCorruptedError(
+        forKey: .sources, in: c, debugDescription: "a \(sources) × \(targets) frequency matrix")
+    }
+    if let dense = try c.decodeIfPresent([Double].self, forKey: .counts) {
+      guard dense.count == sources * targets else {
+        throw DecodingError.dataCorruptedError(
+          forKey: .counts, in: c, debugDescription: "\(dense.count) counts for \(sources) × \(targets)")
+      }
+      counts = dense
+      return
+    }
+    let indices = try c.decode([Int].self, forKey: .indices)
+    let values = try c.decode([Double].self, forKey: .values)
+    guard indices.count == values.count else {
+      throw DecodingError.dataCorruptedError(
+        forKey: .values, in: c, debugDescription: "\(values.count) values for \(indices.count) indices")
+    }
+    counts = [Double](repeating: 0, count: sources * targets)
+    for (i, v) in zip(indices, values) {
+      guard i >= 0, i < counts.count else {
+        throw DecodingError.dataCorruptedError(
+          forKey: .indices, in: c, debugDescription: "index \(i) outside \(sources) × \(targets)")
+      }
+      counts[i] = v
+    }
+  }
+
+  public func encode(to encoder: Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(sources, forKey: .sources)
+    try c.encode(targets, forKey: .targets)
+    let nonzero = counts.indices.filter { counts[$0] != 0 }
+    try c.encode(nonzero, forKey: .indices)
+    try c.encode(nonzero.map { counts[$0] }, forKey: .values)
+  }
+
   public subscript(s: Int, t: Int) -> Double {
     get { counts[s * targets + t] }
     set { counts[s * targets + t] = newValue }
