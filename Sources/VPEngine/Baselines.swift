@@ -30,15 +30,10 @@ extension Experiment {
   }
 
   /// What a run of forward passes alone (in batches of 64, as `forEachBatch` makes them) is checked for before
-  /// it starts: the prompt and the model's input side, and the memory of a batch — its images on the canvas and
-  /// the model's activations.
+  /// it starts: the prompt and the model's input side, and the memory of a batch.
   func checkForwardPasses(_ promptConfig: PromptConfig, _ what: String) throws {
     try check(promptConfig)
-    let canvas = promptConfig.canvas
-    try requireMemory(promptConfig.batchBytes(64), "\(what): a batch of 64 images on a \(canvas) px canvas needs", "")
-    try requireMemory(
-      model.peakBytes(side: canvas, batch: 64, inputGradient: false),
-      "\(what): \(model.name)'s forward pass over 64 images on a \(canvas) px canvas needs", "")
+    try requireBatchMemory(promptConfig, batch: 64, inputGradient: false, what)
   }
 
   /// Throws unless `config` is a mapping a zero-shot run can use: computed at most once and not trained.

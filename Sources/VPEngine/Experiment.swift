@@ -131,6 +131,24 @@ public final class Experiment: @unchecked Sendable {
     try model.checkInput(side: prompt.canvas)
   }
 
+  /// Throws, naming `what` asks, unless a batch of `batch` images fits in memory: its images on the prompt's
+  /// canvas (`PromptConfig.batchBytes`) and the model's activations over them — a visual-prompting step's, which
+  /// keeps what its input gradient needs, with `inputGradient`, otherwise a forward pass's.
+  func requireBatchMemory(_ prompt: PromptConfig, batch: Int, inputGradient: Bool, _ what: String) throws {
+    let canvas = prompt.canvas
+    let images = batch == 1 ? "1 image" : "\(batch) images"
+    try requireMemory(prompt.batchBytes(batch), "\(what): a batch of \(images) on a \(canvas) px canvas needs", "")
+    let activations = model.peakBytes(side: canvas, batch: batch, inputGradient: inputGradient)
+    if inputGradient {
+      try requireMemory(
+        activations, "\(what): a step of \(model.name) over \(images) on a \(canvas) px canvas needs",
+        "for the activations its input gradient keeps")
+    } else {
+      try requireMemory(
+        activations, "\(what): \(model.name)'s forward pass over \(images) on a \(canvas) px canvas needs", "")
+    }
+  }
+
   // MARK: - Prompted forward passes
 
   /// Runs the model on prompted images of `set` in batches, calling `body(outputs, rows)` for each batch with

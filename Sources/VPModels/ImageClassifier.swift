@@ -130,13 +130,12 @@ public final class ImageClassifier: @unchecked Sendable {
   /// pixel or token. Checked before training and before the baselines' passes, so that a canvas too large for
   /// the machine is an error, not an allocation failure or an out-of-memory kill.
   public func peakBytes(side: Int, batch: Int, inputGradient: Bool) -> Double {
-    let mb = min(max(1, batch), microBatch(h: side, w: side))
-    let workers = min(Parallel.threadCount, (max(1, batch) + mb - 1) / mb)
+    let (mb, _, workers) = schedule(n: max(1, batch), h: side, w: side)
     let probed = probedBytesPerImage()
     let perImage = (inputGradient ? probed.step : probed.forward) * units(side: side) / units(side: probeSide)
-    var bytes = Double(workers * mb) * perImage
-    if let patches {
-      let tokens = Double((side / patches.patchSize) * (side / patches.patchSize) + 1)
+    var bytes = Double(workers * min(mb, batch)) * perImage
+    if patches != nil {
+      let tokens = units(side: side)
       bytes += Double(Parallel.threadCount) * 2 * tokens * tokens * 4
     }
     return bytes
@@ -167,15 +166,11 @@ public final class ImageClassifier: @unchecked Sendable {
       let ws = Workspace(parallel: false)
       let x = ws.featureMap(n: 1, h: side, w: side, c: 3)
       x.pointer.update(repeating: 0, count: x.count)
-      let f = body.forward(x, workspace: ws, tape: tape)
-      ws.release(x)
-      let pooled = pool.forward(f, workspace: ws, tape: tape)
-      ws.release(f)
+      let pooled = pooledFeatures(x, workspace: ws, tape: tape)
       if let tape {
         let gp = ws.featureMap(n: 1, h: 1, w: 1, c: featureCount)
         gp.pointer.update(repeating: 0, count: gp.count)
-        let gf = pool.backward(gp, workspace: ws, tape: tape)
-        ws.release(body.backward(gf, workspace: ws, tape: tape))
+        ws.release(inputGradient(atPooled: gp, workspace: ws, tape: tape))
       }
       ws.release(pooled)
       return Double(ws.peakBytes)
@@ -183,6 +178,28 @@ public final class ImageClassifier: @unchecked Sendable {
     let result = (forward: pass(tape: nil), step: pass(tape: Tape()))
     probed = result
     return result
+  }
+
+  /// How `run` splits a batch of `n` images at `h × w`: images per micro-batch, micro-batches, and workers.
+  private func schedule(n: Int, h: Int, w: Int) -> (microBatch: Int, chunks: Int, workers: Int) {
+    let mb = microBatch(h: h, w: w)
+    let chunks = (n + mb - 1) / mb
+    return (mb, chunks, min(Parallel.threadCount, chunks))
+  }
+
+  /// The body and the pooling over a micro-batch `x` (released), recording on `tape`.
+  private func pooledFeatures(_ x: FeatureMap, workspace ws: Workspace, tape: Tape?) -> FeatureMap {
+    let f = body.forward(x, workspace: ws, tape: tape)
+    ws.release(x)
+    let pooled = pool.forward(f, workspace: ws, tape: tape)
+    ws.release(f)
+    return pooled
+  }
+
+  /// `∂L/∂x` from `∂L/∂pooled` (released), back through the pooling and the body recorded on `tape`.
+  private func inputGradient(atPooled gp: FeatureMap, workspace ws: Workspace, tape: Tape) -> FeatureMap {
+    let gf = pool.backward(gp, workspace: ws, tape: tape)
+    return body.backward(gf, workspace: ws, tape: tape)
   }
 
   func microBatch(h: Int, w: Int) -> Int {
@@ -202,9 +219,7 @@ public final class ImageClassifier: @unchecked Sendable {
     precondition(
       patches.map { $0.accepts(side: h) && $0.accepts(side: w) } ?? true,
       "\(name) takes sides that are multiples of its patch size \(patches?.patchSize ?? 0), got \(h)×\(w)")
-    let mb = microBatch(h: h, w: w)
-    let chunks = (n + mb - 1) / mb
-    let workers = min(Parallel.threadCount, chunks)
+    let (mb, chunks, workers) = schedule(n: n, h: h, w: w)
     // A single chunk is split inside the kernels instead.
     let intraParallel = workers == 1
     while workspaces.count < Parallel.threadCount { workspaces.append(Workspace(parallel: false)) }
@@ -227,10 +242,7 @@ public final class ImageClassifier: @unchecked Sendable {
               let tape = lossGradient == nil ? nil : Tape()
               let xm = ws.featureMap(n: range.count, h: h, w: w, c: c)
               xm.pointer.update(from: input + range.lowerBound * pixels, count: xm.count)
-              let f = self.body.forward(xm, workspace: ws, tape: tape)
-              ws.release(xm)
-              let pooled = self.pool.forward(f, workspace: ws, tape: tape)
-              ws.release(f)
+              let pooled = self.pooledFeatures(xm, workspace: ws, tape: tape)
               if features {
                 (out + range.lowerBound * width).update(from: pooled.pointer, count: pooled.count)
                 ws.release(pooled)
@@ -244,8 +256,7 @@ public final class ImageClassifier: @unchecked Sendable {
                   gl.withUnsafeBufferPointer {
                     self.head.inputGradient($0.baseAddress!, rows: range.count, into: gp.pointer)
                   }
-                  let gf = self.pool.backward(gp, workspace: ws, tape: tape)
-                  let gx = self.body.backward(gf, workspace: ws, tape: tape)
+                  let gx = self.inputGradient(atPooled: gp, workspace: ws, tape: tape)
                   (grad + range.lowerBound * pixels).update(from: gx.pointer, count: gx.count)
                   ws.release(gx)
                   precondition(tape.isEmpty, "tape not balanced after the backward pass")

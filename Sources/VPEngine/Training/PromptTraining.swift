@@ -29,15 +29,7 @@ extension Experiment {
       throw EngineError(
         "prompt: the data was prepared at \(train.side) px but the prompt places \(promptConfig.imageSide) px images")
     }
-    let batch = min(training.batchSize, train.count)
-    let canvas = promptConfig.canvas
-    let images = batch == 1 ? "1 image" : "\(batch) images"
-    try requireMemory(
-      promptConfig.batchBytes(batch), "training: a batch of \(images) on a \(canvas) px canvas needs", "")
-    try requireMemory(
-      model.peakBytes(side: canvas, batch: batch, inputGradient: true),
-      "training: a step of \(model.name) over \(images) on a \(canvas) px canvas needs",
-      "for the activations its input gradient keeps")
+    try requireBatchMemory(promptConfig, batch: min(training.batchSize, train.count), inputGradient: true, "training")
   }
 
   /// Trains a prompt (and the mapping's parameters, if any) and evaluates it.
